@@ -1,0 +1,173 @@
+"""Sessions for students, maintainers and CI.
+
+    python -m pip install nox && nox -s lab      # students: JupyterLab on labs/
+    python -m pip install nox && nox -s tests colab   # maintainers and CI: everything
+
+Every session except ``colab`` shares ONE environment, ``.nox/ds500`` (about 3 GB
+with TensorFlow and torch), built from ``pyproject.toml`` with the exact versions of
+``constraints.txt``; it is rebuilt only when one of those two files changes. The
+``colab`` session builds ``.nox/colab`` from Colab's published core versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+ENV = ROOT / ".nox" / "ds500"
+COLAB_ENV = ROOT / ".nox" / "colab"
+OFFLINE = {"DS500_OFFLINE": "1", "NO_GCE_CHECK": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+# Colab's runtime as published in googlecolab/backend-info (pip-freeze.txt, Aug 2026).
+# Colab runs Python 3.13 and torch 2.11; here the session keeps Python 3.11 and the
+# torch 2.13.0 CPU build that this machine holds, and TensorFlow as tensorflow-cpu.
+COLAB_CORE = [
+    "numpy==2.1.3",
+    "pandas==2.2.3",
+    "scikit-learn==1.6.1",
+    "scipy==1.16.3",
+    "matplotlib==3.10.0",
+    "tensorflow-cpu==2.20.0",
+    "keras==3.13.2",
+    "torch==2.13.0",
+    "ipykernel==6.17.1",
+    "google-cloud-bigquery==3.43.0",
+]
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["tests"]
+
+
+def _stamp(*files: Path) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _env_vars(env: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    bin_dir = env / ("Scripts" if os.name == "nt" else "bin")
+    variables = {"VIRTUAL_ENV": str(env), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    variables.update(extra or {})
+    return variables
+
+
+def _shared_env(session: nox.Session) -> dict[str, str]:
+    """Create or reuse ``.nox/ds500``; return the variables that activate it."""
+    stamp_file = ENV / ".ds500-stamp"
+    stamp = _stamp(ROOT / "pyproject.toml", ROOT / "constraints.txt")
+    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+        session.log(f"building {ENV} (pyproject.toml or constraints.txt changed)")
+        session.run(sys.executable, "-m", "venv", "--clear", str(ENV), external=True)
+        python = str(ENV / "bin" / "python")
+        session.run(
+            python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt",
+            "-e", ".[all,dev]", external=True,
+        )
+        stamp_file.write_text(stamp)
+    return _env_vars(ENV)
+
+
+@nox.session(python=False)
+def lab(session: nox.Session) -> None:
+    """Open JupyterLab on labs/ (the student's command)."""
+    env = _shared_env(session)
+    session.run("jupyter", "lab", "--notebook-dir=labs", *session.posargs, env=env, external=True)
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Everything CI checks: generated files in sync, lint, unit and notebook tests."""
+    env = _shared_env(session)
+    offline = _env_vars(ENV, OFFLINE)
+    session.run("ds500", "build-labs", "--check", env=env, external=True)
+    session.run("ds500", "lab-table", "--check", env=env, external=True)
+    session.run("ds500", "fixtures", "verify", env=env, external=True)
+    session.run("ruff", "check", "shared", "tests", "solutions", "labs", "noxfile.py", env=env, external=True)
+    workers = session.posargs or ["-n", "2"]
+    session.run("pytest", *workers, env=offline, external=True)
+
+
+@nox.session(python=False)
+def labs(session: nox.Session) -> None:
+    """Regenerate labs/ and the README's lab table from solutions/."""
+    env = _shared_env(session)
+    session.run("ds500", "build-labs", env=env, external=True)
+    session.run("ds500", "lab-table", env=env, external=True)
+
+
+@nox.session(python=False)
+def notebooks(session: nox.Session) -> None:
+    """Execute every solution with papermill into build/executed/, two at a time."""
+    _shared_env(session)
+    paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
+    session.run(
+        "ds500", "execute", "--jobs", "2", "--out", "build/executed", *paths,
+        env=_env_vars(ENV, OFFLINE), external=True,
+    )
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Wall time and peak memory of every solution, one at a time (a benchmark)."""
+    _shared_env(session)
+    paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
+    session.run(
+        "ds500", "execute", "--jobs", "1", "--out", "build/bench", *paths,
+        env=_env_vars(ENV, OFFLINE), external=True,
+    )
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff on the helper package, the tests and the notebooks."""
+    env = _shared_env(session)
+    session.run("ruff", "check", "shared", "tests", "solutions", "labs", "noxfile.py", env=env, external=True)
+
+
+@nox.session(python=False)
+def colab(session: nox.Session) -> None:
+    """Execute every solution on Colab's library versions, installed as the setup cell does."""
+    stamp_file = COLAB_ENV / ".ds500-stamp"
+    stamp = _stamp(ROOT / "pyproject.toml", ROOT / "noxfile.py")
+    python = str(COLAB_ENV / "bin" / "python")
+    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+        session.run(sys.executable, "-m", "venv", "--clear", str(COLAB_ENV), external=True)
+        pip = [python, "-m", "pip", "install", "--quiet"]
+        # 1. What Colab has preinstalled.
+        session.run(*pip, *COLAB_CORE, external=True)
+        # 2. What the labs' setup cells add: ds500 with each lab's COLAB_EXTRAS, no
+        #    constraints, so pip keeps Colab's versions wherever the ranges allow.
+        extras = _colab_extras(session)
+        session.run(*pip, "-e", f".[{','.join(sorted(extras))}]", external=True)
+        # 3. The executor (papermill is not on Colab; it only runs the notebooks here).
+        session.run(*pip, "papermill", external=True)
+        stamp_file.write_text(stamp)
+    env = _env_vars(COLAB_ENV, OFFLINE)
+    session.run(python, "-c", "import numpy, pandas; print('numpy', numpy.__version__, "
+                "'pandas', pandas.__version__)", env=env, external=True)
+    paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
+    session.run(
+        "ds500", "execute", "--jobs", "2", "--out", "build/colab", *paths, env=env, external=True
+    )
+
+
+def _colab_extras(session: nox.Session) -> set[str]:
+    """The union of COLAB_EXTRAS over all labs, read from their parameters cells."""
+    import json
+    import re
+
+    extras: set[str] = set()
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if "parameters" in cell.get("metadata", {}).get("tags", []):
+                found = re.search(r'^COLAB_EXTRAS\s*=\s*"([^"]*)"', "".join(cell["source"]), re.M)
+                if not found:
+                    session.error(f"{path.name}: the parameters cell lacks COLAB_EXTRAS")
+                extras.update(e.strip() for e in found.group(1).split(",") if e.strip())
+    return extras

@@ -1,0 +1,131 @@
+"""The ``ds500`` command: lab generation, the README table, coverage, fixtures.
+
+Each subcommand prints what it did and exits non-zero when something is stale or
+broken, so the same commands serve maintainers and CI::
+
+    ds500 build-labs [--check]      regenerate labs/ from solutions/
+    ds500 lab-table [--check]       regenerate the README's lab table
+    ds500 coverage [--version V]    lab x exam-guide subsection matrix
+    ds500 fixtures verify           check data/ against data/MANIFEST.json
+    ds500 fixtures rebuild [--check]  rebuild data/ from its sources
+    ds500 execute NB... [--jobs N]  run notebooks; wall time and peak memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _build_labs(args: argparse.Namespace) -> int:
+    from ds500 import labgen
+
+    result = labgen.build_labs(args.root, check=args.check)
+    if args.check:
+        if result.stale:
+            print("labs/ is out of date with solutions/ (run `nox -s labs`):")
+            for name in result.stale:
+                print(f"  {name}")
+            return 1
+        print("labs/ matches solutions/.")
+        return 0
+    for name in result.written:
+        print(f"wrote {name}")
+    for name in result.stale:
+        print(f"warning: {name}")
+    print(f"{len(result.written)} file(s) written.")
+    return 0
+
+
+def _lab_table(args: argparse.Namespace) -> int:
+    from ds500 import catalog
+
+    root = Path(args.root)
+    infos = catalog.labs(root / "solutions")
+    changed = catalog.update_readme(root / "README.md", infos, check=args.check)
+    if args.check and changed:
+        print("README.md's lab table is out of date (run `nox -s labs`).")
+        return 1
+    print("README.md lab table " + ("updated." if changed else "is up to date."))
+    return 0
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from ds500 import examguide
+
+    paths = sorted((Path(args.root) / "solutions").glob("*.ipynb"))
+    print(examguide.format_coverage(examguide.coverage(paths, args.version)))
+    return 0
+
+
+def _fixtures(args: argparse.Namespace) -> int:
+    from ds500 import fixtures
+
+    if args.action == "verify":
+        for name, digest in fixtures.verify().items():
+            print(f"ok  {name}  sha256={digest[:16]}…")
+        return 0
+    results = fixtures.rebuild(check=args.check)
+    for name, same in results.items():
+        print(f"{'identical' if same else 'DIFFERENT'}  {name}")
+    return 0 if all(results.values()) else 1
+
+
+def _execute(args: argparse.Namespace) -> int:
+    from ds500 import execute
+
+    results = execute.run_many(args.notebooks, args.out, jobs=args.jobs)
+    print(execute.format_table(results))
+    for result in results:
+        if not result.ok:
+            print(f"\n--- {result.notebook} failed ---\n{result.error}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and ``--help``)."""
+    parser = argparse.ArgumentParser(prog="ds500", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build-labs", help="regenerate labs/ from solutions/")
+    p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    p.set_defaults(func=_build_labs)
+
+    p = sub.add_parser("lab-table", help="regenerate the README's lab table")
+    p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    p.set_defaults(func=_lab_table)
+
+    p = sub.add_parser("coverage", help="print the lab x exam-guide matrix")
+    p.add_argument("--version", default="2024-10", help="exam guide version (2024-10 or 2026-06)")
+    p.set_defaults(func=_coverage)
+
+    p = sub.add_parser("execute", help="run notebooks with papermill; time and memory table")
+    p.add_argument("notebooks", nargs="+", help="notebooks to execute")
+    p.add_argument("--out", default="build/executed", help="folder for executed copies")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks run at once")
+    p.set_defaults(func=_execute)
+
+    p = sub.add_parser("fixtures", help="verify or rebuild data/")
+    p.add_argument("action", choices=["verify", "rebuild"])
+    p.add_argument("--check", action="store_true", help="rebuild into a temporary folder and compare")
+    p.set_defaults(func=_fixtures)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ds500`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, RuntimeError, OSError) as err:
+        # Our errors (LabgenError, CatalogError, FixtureError, ...) carry the fix in
+        # their message; a traceback would only bury it.
+        print(f"ds500 {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
