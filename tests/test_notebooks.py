@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from conftest import LAB_IDS, ROOT, read, tags
 
 pytestmark = pytest.mark.notebooks
@@ -54,7 +55,9 @@ def test_untouched_lab_fails_every_check_and_nothing_else(stem: str, tmp_path: P
         if "check" in tags(cell):
             exercise = cell.metadata["ds500"]["exercise"]
             assert outcome is not None, f"check cell {cell.id} passed on the untouched lab"
-            assert f"❌ Exercise {exercise}" in outcome, f"{cell.id} failed without its message:\n{outcome[-1500:]}"
+            assert f"❌ Exercise {exercise}" in outcome, (
+                f"{cell.id} failed without its message:\n{outcome[-1500:]}"
+            )
         elif "solution" in tags(cell) and outcome is not None:
             assert "NotImplementedError" in outcome, f"stub {cell.id} failed oddly:\n{outcome[-1500:]}"
         else:
