@@ -1,0 +1,506 @@
+"""Exam-style practice questions at the end of every lab.
+
+Each lab has a question bank in ``ds500/questions/NN_slug.yaml``: scenario
+questions in the style of the PMLE exam (single choice, or multiple select scored
+all-or-nothing as on the real exam). Every option carries its own explanation and
+every question links to Google's documentation, so a wrong answer teaches.
+
+In a lab::
+
+    ds500.quiz.show(1)                       # the questions, as Markdown
+    answers = {"01-01": "B", "01-02": ["a", "c"], "01-03": ...}
+    result = ds500.quiz.check(1, answers)    # feedback for every question
+    result.score, result.total, result.percent
+
+The YAML schema (one file per lab, named like the notebook)::
+
+    lab: 1
+    questions:
+      - id: "01-01"             # NN-KK, unique across the bank
+        kind: single            # single | multiple
+        sections: {"2024-10": ["1.1"], "2026-06": ["1.1"]}
+        question: scenario text
+        options:
+          - {key: A, text: "...", correct: false, why: "..."}
+        reference: {title: "...", url: "https://cloud.google.com/..."}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ds500 import examguide
+
+try:  # Python 3.11+
+    from importlib.resources.abc import Traversable
+except ImportError:  # pragma: no cover - Python 3.10
+    from importlib.abc import Traversable
+
+__all__ = [
+    "KINDS",
+    "Option",
+    "Question",
+    "QuizResult",
+    "all_questions",
+    "check",
+    "load",
+    "show",
+]
+
+KINDS: tuple[str, ...] = ("single", "multiple")
+"""Question kinds: one correct option, or several (scored all-or-nothing)."""
+
+_FILE_STEM = re.compile(r"^(\d{2})_[a-z0-9_]+$")
+_QUESTION_ID = re.compile(r"^(\d{2})-(\d{2})$")
+_KEYS = "ABCDEFGH"
+_OPTION_COUNT = {"single": (4, 4), "multiple": (4, 6)}
+
+Directory = Path | Traversable
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer option.
+
+    Attributes:
+        key: the letter shown to the student (``"A"``, ``"B"``, ...).
+        text: the option text.
+        correct: whether choosing it is part of the right answer.
+        why: why the option is right or wrong (shown after checking).
+    """
+
+    key: str
+    text: str
+    correct: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One exam-style question.
+
+    Attributes:
+        id: ``"NN-KK"``: lab number and question number, unique in the bank.
+        lab: the lab number.
+        kind: ``"single"`` or ``"multiple"``.
+        sections: guide version -> exam guide subsection ids the question practises.
+        question: the scenario and the question.
+        options: the options in key order.
+        reference_title: the title of the documentation page to read.
+        reference_url: its https URL.
+    """
+
+    id: str
+    lab: int
+    kind: str
+    sections: Mapping[str, tuple[str, ...]]
+    question: str
+    options: tuple[Option, ...]
+    reference_title: str
+    reference_url: str
+
+    @property
+    def correct_keys(self) -> frozenset[str]:
+        """The keys of the correct options (one for single, two or more for multiple)."""
+        return frozenset(opt.key for opt in self.options if opt.correct)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every option key, in order."""
+        return tuple(opt.key for opt in self.options)
+
+
+@dataclass(frozen=True)
+class QuizResult:
+    """The outcome of :func:`check`.
+
+    Attributes:
+        score: the number of questions answered correctly.
+        total: the number of questions in the lab's bank.
+        per_question: question id -> True (correct), False (wrong) or None (unanswered).
+    """
+
+    score: int
+    total: int
+    per_question: dict[str, bool | None] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> float:
+        """The score as a percentage of all questions (0 for an empty bank)."""
+        return 100.0 * self.score / self.total if self.total else 0.0
+
+    @property
+    def unanswered(self) -> int:
+        """How many questions were left unanswered."""
+        return sum(v is None for v in self.per_question.values())
+
+
+# -- loading and validation ------------------------------------------------------
+
+
+def _questions_dir(directory: str | Directory | None) -> Directory:
+    if directory is None:
+        return resources.files("ds500") / "questions"
+    if isinstance(directory, str):
+        return Path(directory)
+    return directory
+
+
+def _bank_files(directory: Directory) -> list[Directory]:
+    if not directory.is_dir():
+        raise ValueError(f"question folder {directory} does not exist")
+    return sorted((f for f in directory.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
+
+
+def _lab_file(lab: int | str, directory: Directory) -> Directory:
+    """Find the bank of ``lab``: 1, "1", "01" or "01_problem_framing"."""
+    if isinstance(lab, bool) or not isinstance(lab, int | str):
+        raise ValueError(f"lab must be a number like 1 or a name like '01_problem_framing', got {lab!r}")
+    files = _bank_files(directory)
+    text = str(lab).strip()
+    if text.endswith(".yaml"):
+        text = text[: -len(".yaml")]
+    if text.isdigit():
+        number = f"{int(text):02d}"
+        matches = [f for f in files if f.name[:3] == f"{number}_"]
+    else:
+        matches = [f for f in files if f.name == f"{text}.yaml"]
+    if not matches:
+        known = ", ".join(f.name[: -len(".yaml")] for f in files) or "none"
+        raise ValueError(f"no question bank for lab {lab!r} in {directory}; known: {known}")
+    if len(matches) > 1:
+        raise ValueError(f"several question banks for lab {lab!r}: {[f.name for f in matches]}")
+    return matches[0]
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: {key!r} must be a non-empty string")
+    return " ".join(value.split()) if key != "question" else value.strip()
+
+
+def _parse_sections(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: 'sections' must map guide versions to subsection ids")
+    unknown = set(raw) - set(examguide.VERSIONS)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown exam guide version(s) {sorted(map(str, unknown))}; "
+            f"known: {', '.join(examguide.VERSIONS)}"
+        )
+    sections: dict[str, tuple[str, ...]] = {}
+    for version in examguide.VERSIONS:
+        ids = raw.get(version)
+        if not isinstance(ids, list) or not ids:
+            raise ValueError(f"{where}: 'sections' needs a non-empty list for {version!r}")
+        known = set(examguide.load(version).subsection_ids())
+        for sub_id in ids:
+            if sub_id not in known:
+                raise ValueError(f"{where}: unknown exam guide subsection {sub_id!r} for version {version}")
+        sections[version] = tuple(str(s) for s in ids)
+    return sections
+
+
+def _parse_options(raw: Any, kind: str, where: str) -> tuple[Option, ...]:
+    low, high = _OPTION_COUNT[kind]
+    if not isinstance(raw, list) or not low <= len(raw) <= high:
+        wanted = f"{low}" if low == high else f"{low} to {high}"
+        raise ValueError(f"{where}: a {kind} question needs {wanted} options")
+    options: list[Option] = []
+    for i, opt in enumerate(raw):
+        if not isinstance(opt, Mapping):
+            raise ValueError(f"{where}: option {i + 1} must be a mapping")
+        key = opt.get("key")
+        if key in (o.key for o in options):
+            raise ValueError(f"{where}: duplicate option key {key!r}")
+        if key != _KEYS[i]:
+            raise ValueError(f"{where}: option {i + 1} must have key {_KEYS[i]!r}, got {key!r}")
+        opt_where = f"{where} option {key}"
+        correct = opt.get("correct")
+        if not isinstance(correct, bool):
+            raise ValueError(f"{opt_where}: 'correct' must be true or false")
+        if not isinstance(opt.get("why"), str) or not opt["why"].strip():
+            raise ValueError(f"{opt_where}: missing 'why' (every option explains itself)")
+        options.append(
+            Option(
+                key=key, text=_text(opt, "text", opt_where), correct=correct, why=_text(opt, "why", opt_where)
+            )
+        )
+    n_correct = sum(o.correct for o in options)
+    if kind == "single" and n_correct != 1:
+        raise ValueError(f"{where}: a single question needs exactly 1 correct option, has {n_correct}")
+    if kind == "multiple" and not 2 <= n_correct < len(options):
+        raise ValueError(
+            f"{where}: a multiple question needs at least 2 correct options and 1 wrong one, "
+            f"has {n_correct} of {len(options)}"
+        )
+    return tuple(options)
+
+
+def _parse_question(raw: Any, lab: int, where: str) -> Question:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: each question must be a mapping")
+    qid = raw.get("id")
+    match = _QUESTION_ID.match(qid) if isinstance(qid, str) else None
+    if not match:
+        raise ValueError(f"{where}: question id {qid!r} must look like 'NN-KK', e.g. '01-03'")
+    where = f"{where} question {qid}"
+    if int(match.group(1)) != lab:
+        raise ValueError(f"{where}: id does not start with the lab number {lab:02d}")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise ValueError(f"{where}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    reference = raw.get("reference")
+    if not isinstance(reference, Mapping):
+        raise ValueError(f"{where}: missing 'reference' with 'title' and 'url'")
+    url = _text(reference, "url", f"{where} reference")
+    if not url.startswith("https://"):
+        raise ValueError(f"{where}: reference url {url!r} must start with https://")
+    return Question(
+        id=qid,
+        lab=lab,
+        kind=kind,
+        sections=_parse_sections(raw.get("sections"), where),
+        question=_text(raw, "question", where),
+        options=_parse_options(raw.get("options"), kind, where),
+        reference_title=_text(reference, "title", f"{where} reference"),
+        reference_url=url,
+    )
+
+
+def _load_file(path: Directory) -> list[Question]:
+    where = path.name
+    match = _FILE_STEM.match(where[: -len(".yaml")]) if where.endswith(".yaml") else None
+    if not match:
+        raise ValueError(f"{where}: a question bank is named like the notebook, e.g. 01_slug.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ValueError(f"{where}: invalid YAML ({err})") from err
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{where}: expected a mapping with 'lab' and 'questions'")
+    lab = data.get("lab")
+    if isinstance(lab, bool) or not isinstance(lab, int) or lab != int(match.group(1)):
+        raise ValueError(f"{where}: 'lab' must be {int(match.group(1))} (the file's number), got {lab!r}")
+    raw_questions = data.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        raise ValueError(f"{where}: 'questions' must be a non-empty list")
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for raw in raw_questions:
+        question = _parse_question(raw, lab, where)
+        if question.id in seen:
+            raise ValueError(f"{where}: duplicate question id {question.id!r}")
+        seen.add(question.id)
+        questions.append(question)
+    return questions
+
+
+def load(lab: int | str, *, directory: str | Directory | None = None) -> list[Question]:
+    """Load and validate the question bank of one lab.
+
+    Validation happens on every load so that a broken bank fails in CI (and in
+    the lab) with a message naming the file and the question, not with a
+    confusing result.
+
+    Args:
+        lab: the lab number (``1``), its two digits (``"01"``) or the notebook's
+            stem (``"01_problem_framing"``).
+        directory: the folder of YAML banks; by default the package's ``questions``.
+
+    Returns:
+        The questions in file order.
+
+    Raises:
+        ValueError: if no bank matches ``lab``, or the bank breaks the schema:
+            unknown kind, a single question without exactly one correct option,
+            a multiple question with fewer than two, duplicate ids or keys, a
+            missing ``why``, a non-https reference, or exam guide subsection ids
+            that the guide version does not have.
+    """
+    return _load_file(_lab_file(lab, _questions_dir(directory)))
+
+
+def all_questions(*, directory: str | Directory | None = None) -> list[Question]:
+    """Load every question bank and check that ids are unique across the labs.
+
+    Args:
+        directory: the folder of YAML banks; by default the package's ``questions``.
+
+    Returns:
+        All questions, ordered by file name and then file order.
+
+    Raises:
+        ValueError: as :func:`load`, or when two files share a question id.
+    """
+    questions: list[Question] = []
+    owner: dict[str, str] = {}
+    for path in _bank_files(_questions_dir(directory)):
+        for question in _load_file(path):
+            if question.id in owner:
+                raise ValueError(
+                    f"{path.name}: question id {question.id!r} is also used in {owner[question.id]}"
+                )
+            owner[question.id] = path.name
+            questions.append(question)
+    return questions
+
+
+# -- rendering --------------------------------------------------------------------
+
+
+def _display(markdown: str) -> None:
+    """Show Markdown in a notebook, or print it in a terminal or test."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        print(markdown)
+        return
+    if get_ipython() is None:
+        print(markdown)
+        return
+    display(Markdown(markdown))
+
+
+def _instruction(question: Question) -> str:
+    return "(choose one)" if question.kind == "single" else "(choose all that apply)"
+
+
+def _guide_line(question: Question) -> str:
+    parts = [f"{v}: {', '.join(ids)}" for v, ids in question.sections.items()]
+    return "Exam guide " + "; ".join(parts)
+
+
+def show(lab: int | str, *, directory: str | Directory | None = None) -> None:
+    """Show a lab's questions (without answers) as Markdown.
+
+    Args:
+        lab: as in :func:`load`.
+        directory: the folder of YAML banks; by default the package's ``questions``.
+
+    Raises:
+        ValueError: as :func:`load`.
+    """
+    questions = load(lab, directory=directory)
+    lines = [
+        f"### Exam practice: lab {questions[0].lab:02d} ({len(questions)} questions)",
+        "",
+        "Multiple-select questions score only when every correct option, and no other, "
+        "is chosen, as on the exam.",
+    ]
+    for number, q in enumerate(questions, start=1):
+        lines += ["", f"**{number}. `{q.id}`** {_instruction(q)}", "", q.question, ""]
+        lines += [f"- **{opt.key}.** {opt.text}" for opt in q.options]
+        lines += ["", f"<sub>{_guide_line(q)}</sub>"]
+    template = ", ".join(f'"{q.id}": ...' for q in questions)
+    lines += ["", "Answer in the next cell, e.g.", "", "```python", f"answers = {{{template}}}", "```"]
+    _display("\n".join(lines))
+
+
+def _normalize(question: Question, value: Any) -> frozenset[str] | None:
+    """Turn one answer into a set of upper-case keys, or None when unanswered."""
+    if value is None or value is ...:
+        return None
+    if isinstance(value, str):
+        tokens = [t for t in re.split(r"[\s,;]+", value) if t]
+    elif isinstance(value, Iterable) and not isinstance(value, Mapping):
+        tokens = list(value)
+        if not all(isinstance(t, str) for t in tokens):
+            raise ValueError(f"question {question.id}: answer keys must be strings like 'A', got {value!r}")
+        tokens = [t.strip() for t in tokens if t.strip()]
+    else:
+        raise ValueError(
+            f"question {question.id}: answer with a key like 'B' or a list like ['A', 'C'], got {value!r}"
+        )
+    if not tokens:
+        return None
+    keys = frozenset(t.upper() for t in tokens)
+    unknown = sorted(keys - set(question.keys))
+    if unknown:
+        raise ValueError(
+            f"question {question.id}: unknown option key(s) {unknown}; "
+            f"the options are {', '.join(question.keys)} (separate several keys with commas)"
+        )
+    if question.kind == "single" and len(keys) > 1:
+        raise ValueError(f"question {question.id} takes one answer, got {sorted(keys)}")
+    return keys
+
+
+def check(
+    lab: int | str,
+    answers: Mapping[str, str | Sequence[str]] | None,
+    *,
+    directory: str | Directory | None = None,
+) -> QuizResult:
+    """Score answers and show feedback for every question of a lab.
+
+    For every question the feedback shows the student's answer, whether it is
+    correct, incorrect or unanswered, the correct keys, each option's
+    explanation and the documentation link: reading why the distractors are
+    wrong is where most of the exam practice happens.
+
+    Args:
+        lab: as in :func:`load`.
+        answers: question id -> option key (``"B"``) or keys (``["A", "C"]`` or
+            ``"A, C"``), case-insensitive. ``...``, ``None`` or an empty value
+            means unanswered; ``None``, ``...`` or ``{}`` for the whole mapping
+            leaves every question unanswered.
+        directory: the folder of YAML banks; by default the package's ``questions``.
+
+    Returns:
+        A :class:`QuizResult`; multiple-select questions score all-or-nothing.
+
+    Raises:
+        ValueError: for an unknown question id, an unknown option key, several
+            keys for a single-choice question, or answers that are not a mapping.
+    """
+    questions = load(lab, directory=directory)
+    if answers is None or answers is ...:
+        answers = {}
+    if not isinstance(answers, Mapping):
+        raise ValueError("answers must be a dict like {'01-01': 'B', '01-02': ['A', 'C']}")
+    by_id = {q.id: q for q in questions}
+    unknown = sorted(str(k) for k in answers if k not in by_id)
+    if unknown:
+        raise ValueError(
+            f"unknown question id(s) {unknown} for lab {questions[0].lab:02d}; the ids are {', '.join(by_id)}"
+        )
+    chosen = {q.id: _normalize(q, answers.get(q.id)) for q in questions}
+
+    per_question: dict[str, bool | None] = {}
+    lines: list[str] = []
+    for number, q in enumerate(questions, start=1):
+        keys = chosen[q.id]
+        ok = None if keys is None else keys == q.correct_keys
+        per_question[q.id] = ok
+        status = {None: "⬜ unanswered", True: "✅ correct", False: "❌ incorrect"}[ok]
+        given = ", ".join(sorted(keys)) if keys else "—"
+        lines += [
+            "",
+            f"**{number}. `{q.id}`** {status}: your answer {given}; "
+            f"correct: {', '.join(sorted(q.correct_keys))}",
+            "",
+        ]
+        for opt in q.options:
+            mark = "✓" if opt.correct else "✗"
+            picked = " ← your choice" if keys and opt.key in keys else ""
+            lines.append(f"- **{opt.key}** {mark} {opt.text}{picked}  \n  _{opt.why}_")
+        lines += ["", f"Read: [{q.reference_title}]({q.reference_url})"]
+
+    score = sum(v is True for v in per_question.values())
+    result = QuizResult(score=score, total=len(questions), per_question=per_question)
+    header = (
+        f"### Lab {questions[0].lab:02d} quiz: {score}/{len(questions)} correct "
+        f"({result.percent:.0f} %), {result.unanswered} unanswered"
+    )
+    _display("\n".join([header, *lines]))
+    return result

@@ -1,0 +1,355 @@
+"""Unit tests for ds500.quiz: the question banks, validation, show and check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ds500 import examguide, quiz
+
+LABS = {0: "00_start_here", 1: "01_problem_framing"}
+
+
+# -- the shipped banks -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_bank_loads_and_is_complete(lab: int) -> None:
+    questions = quiz.load(lab)
+    assert len(questions) >= 7
+    assert any(q.kind == "multiple" for q in questions)
+    assert any(q.kind == "single" for q in questions)
+    for q in questions:
+        assert q.lab == lab
+        assert q.id.startswith(f"{lab:02d}-")
+        assert set(q.sections) == set(examguide.VERSIONS)
+        for version, ids in q.sections.items():
+            assert set(ids) <= set(examguide.load(version).subsection_ids())
+        assert q.reference_url.startswith("https://")
+        assert q.reference_title
+        assert all(opt.why for opt in q.options)
+        if q.kind == "single":
+            assert len(q.options) == 4 and len(q.correct_keys) == 1
+        else:
+            assert 4 <= len(q.options) <= 6 and len(q.correct_keys) >= 2
+
+
+def test_correct_answers_are_spread_over_keys() -> None:
+    # A bank where the answer is nearly always "B" teaches the wrong lesson.
+    singles = [q for q in quiz.all_questions() if q.kind == "single"]
+    keys = [next(iter(q.correct_keys)) for q in singles]
+    assert max(keys.count(k) for k in "ABCD") <= len(keys) // 2
+
+
+def test_all_questions_unique_ids() -> None:
+    questions = quiz.all_questions()
+    ids = [q.id for q in questions]
+    assert len(ids) == len(set(ids))
+    assert {q.lab for q in questions} >= set(LABS)
+    assert ids == sorted(ids)
+
+
+@pytest.mark.parametrize("lab", [1, "1", "01", "01_problem_framing", "01_problem_framing.yaml"])
+def test_load_accepts_lab_forms(lab: int | str) -> None:
+    assert [q.id for q in quiz.load(lab)] == [q.id for q in quiz.load(1)]
+
+
+@pytest.mark.parametrize("lab", [99, "99", "problem_framing", "", True, 1.0, None])
+def test_load_unknown_lab(lab: Any) -> None:
+    with pytest.raises(ValueError, match="lab"):
+        quiz.load(lab)
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        quiz.load(1, directory=tmp_path / "nope")
+
+
+# -- validation, with banks written to a temporary folder -----------------------------
+
+
+def _question(qid: str = "05-01", kind: str = "single") -> dict[str, Any]:
+    options = [{"key": k, "text": f"option {k}", "correct": k == "B", "why": f"because {k}"} for k in "ABCD"]
+    if kind == "multiple":
+        options.append({"key": "E", "text": "option E", "correct": True, "why": "because E"})
+    return {
+        "id": qid,
+        "kind": kind,
+        "sections": {"2024-10": ["1.1"], "2026-06": ["1.1"]},
+        "question": "Which one?",
+        "options": options,
+        "reference": {"title": "Docs", "url": "https://cloud.google.com/bigquery/docs"},
+    }
+
+
+def _bank(tmp_path: Path, questions: list[dict[str, Any]], name: str = "05_test.yaml", lab: Any = 5) -> Path:
+    (tmp_path / name).write_text(
+        yaml.safe_dump({"lab": lab, "questions": questions}, sort_keys=False), encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_valid_tmp_bank(tmp_path: Path) -> None:
+    directory = _bank(tmp_path, [_question("05-01"), _question("05-02", "multiple")])
+    questions = quiz.load(5, directory=directory)
+    assert [q.id for q in questions] == ["05-01", "05-02"]
+    assert questions[0].correct_keys == frozenset({"B"})
+    assert questions[1].correct_keys == frozenset({"B", "E"})
+    assert questions[1].keys == ("A", "B", "C", "D", "E")
+    assert quiz.load("05_test", directory=str(directory))[0].id == "05-01"
+
+
+def _set(path: list[Any], value: Any) -> Any:
+    def mutate(q: dict[str, Any]) -> None:
+        target: Any = q
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def _delete(path: list[Any]) -> Any:
+    def mutate(q: dict[str, Any]) -> None:
+        target: Any = q
+        for step in path[:-1]:
+            target = target[step]
+        del target[path[-1]]
+
+    return mutate
+
+
+BAD_SINGLE = [
+    (_set(["kind"], "essay"), "unknown kind 'essay'"),
+    (_set(["options", 0, "correct"], True), "exactly 1 correct option, has 2"),
+    (_set(["options", 1, "correct"], False), "exactly 1 correct option, has 0"),
+    (_set(["options", 1, "key"], "A"), "duplicate option key 'A'"),
+    (_set(["options", 1, "key"], "X"), "must have key 'B'"),
+    (_delete(["options", 2, "why"]), "missing 'why'"),
+    (_set(["options", 2, "why"], "  "), "missing 'why'"),
+    (_set(["options", 2, "correct"], "no"), "'correct' must be true or false"),
+    (_set(["options", 2, "text"], ""), "'text' must be a non-empty string"),
+    (_set(["reference", "url"], "http://cloud.google.com/x"), "must start with https://"),
+    (_delete(["reference"]), "missing 'reference'"),
+    (_set(["sections", "2024-10"], ["1.1", "9.9"]), "unknown exam guide subsection '9.9'"),
+    (_set(["sections", "2026-06"], ["0.1"]), "unknown exam guide subsection '0.1'"),
+    (_delete(["sections", "2026-06"]), "non-empty list for '2026-06'"),
+    (_set(["sections", "2030-01"], ["1.1"]), "unknown exam guide version"),
+    (_set(["sections"], ["1.1"]), "'sections' must map"),
+    (_set(["question"], ""), "'question' must be a non-empty string"),
+    (_set(["options"], []), "needs 4 options"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), BAD_SINGLE)
+def test_validation_errors(tmp_path: Path, mutate: Any, message: str) -> None:
+    question = _question("05-01")
+    mutate(question)
+    directory = _bank(tmp_path, [question])
+    with pytest.raises(ValueError, match=message) as err:
+        quiz.load(5, directory=directory)
+    assert "05_test.yaml" in str(err.value)
+    assert "05-01" in str(err.value)
+
+
+def test_multiple_needs_two_correct(tmp_path: Path) -> None:
+    question = _question("05-01", "multiple")
+    question["options"][4]["correct"] = False
+    with pytest.raises(ValueError, match=r"05-01.*at least 2 correct"):
+        quiz.load(5, directory=_bank(tmp_path, [question]))
+
+
+def test_multiple_needs_a_wrong_option(tmp_path: Path) -> None:
+    question = _question("05-01", "multiple")
+    for opt in question["options"]:
+        opt["correct"] = True
+    with pytest.raises(ValueError, match="1 wrong one"):
+        quiz.load(5, directory=_bank(tmp_path, [question]))
+
+
+def test_multiple_option_count(tmp_path: Path) -> None:
+    question = _question("05-01", "multiple")
+    question["options"] = question["options"][:3]
+    question["options"][0]["correct"] = True
+    with pytest.raises(ValueError, match="needs 4 to 6 options"):
+        quiz.load(5, directory=_bank(tmp_path, [question]))
+
+
+def test_duplicate_question_ids(tmp_path: Path) -> None:
+    directory = _bank(tmp_path, [_question("05-01"), _question("05-01")])
+    with pytest.raises(ValueError, match=r"05_test\.yaml: duplicate question id '05-01'"):
+        quiz.load(5, directory=directory)
+
+
+@pytest.mark.parametrize("qid", ["5-1", "05_01", "06-01", 501])
+def test_bad_question_id(tmp_path: Path, qid: Any) -> None:
+    directory = _bank(tmp_path, [_question(qid)])
+    with pytest.raises(ValueError, match=r"05_test\.yaml.*(NN-KK|lab number)"):
+        quiz.load(5, directory=directory)
+
+
+def test_file_lab_mismatch(tmp_path: Path) -> None:
+    directory = _bank(tmp_path, [_question("05-01")], lab=6)
+    with pytest.raises(ValueError, match=r"05_test\.yaml: 'lab' must be 5"):
+        quiz.load(5, directory=directory)
+
+
+def test_bad_file_contents(tmp_path: Path) -> None:
+    (tmp_path / "05_test.yaml").write_text("lab: 5\nquestions: []\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="non-empty list"):
+        quiz.load(5, directory=tmp_path)
+    (tmp_path / "05_test.yaml").write_text("lab: [5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="invalid YAML"):
+        quiz.load(5, directory=tmp_path)
+    (tmp_path / "05_test.yaml").write_text("- 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="expected a mapping"):
+        quiz.load(5, directory=tmp_path)
+
+
+def test_bad_file_name(tmp_path: Path) -> None:
+    _bank(tmp_path, [_question("05-01")], name="Lab5.yaml")
+    with pytest.raises(ValueError, match="named like the notebook"):
+        quiz.all_questions(directory=tmp_path)
+
+
+def test_duplicate_ids_across_files(tmp_path: Path) -> None:
+    _bank(tmp_path, [_question("05-01")], name="05_a.yaml")
+    _bank(tmp_path, [_question("05-01")], name="05_b.yaml")
+    with pytest.raises(ValueError, match=r"05_b\.yaml: question id '05-01' is also used in 05_a"):
+        quiz.all_questions(directory=tmp_path)
+    with pytest.raises(ValueError, match="several question banks"):
+        quiz.load(5, directory=tmp_path)
+
+
+# -- check -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> Path:
+    """A bank with one single (answer B) and one multiple (answers B and E) question."""
+    return _bank(tmp_path, [_question("05-01"), _question("05-02", "multiple")])
+
+
+def test_check_all_correct(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = quiz.check(5, {"05-01": "B", "05-02": ["B", "E"]}, directory=bank)
+    assert (result.score, result.total) == (2, 2)
+    assert result.percent == 100.0
+    assert result.per_question == {"05-01": True, "05-02": True}
+    out = capsys.readouterr().out
+    assert "2/2 correct" in out
+    assert "because C" in out  # every option's explanation is shown
+    assert "https://cloud.google.com/bigquery/docs" in out
+
+
+def test_check_case_insensitive(bank: Path) -> None:
+    result = quiz.check(5, {"05-01": "b", "05-02": "e, b"}, directory=bank)
+    assert result.score == 2
+    result = quiz.check(5, {"05-01": " b ", "05-02": ("e", "B")}, directory=bank)
+    assert result.score == 2
+
+
+def test_check_multiple_is_all_or_nothing(bank: Path) -> None:
+    assert quiz.check(5, {"05-02": ["B"]}, directory=bank).per_question["05-02"] is False
+    assert quiz.check(5, {"05-02": ["B", "E", "A"]}, directory=bank).per_question["05-02"] is False
+    assert quiz.check(5, {"05-02": ["E", "B"]}, directory=bank).per_question["05-02"] is True
+
+
+def test_check_wrong_single(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = quiz.check(5, {"05-01": "A"}, directory=bank)
+    assert result.per_question == {"05-01": False, "05-02": None}
+    assert result.score == 0 and result.percent == 0.0
+    out = capsys.readouterr().out
+    assert "incorrect" in out and "your answer A" in out and "correct: B" in out
+    assert "unanswered" in out
+
+
+@pytest.mark.parametrize("answers", [None, ..., {}, {"05-01": ..., "05-02": None}])
+def test_check_unanswered(bank: Path, answers: Any) -> None:
+    result = quiz.check(5, answers, directory=bank)
+    assert result.score == 0
+    assert result.unanswered == 2
+    assert result.per_question == {"05-01": None, "05-02": None}
+
+
+@pytest.mark.parametrize("value", ["", "  ", [], ()])
+def test_check_empty_values_are_unanswered(bank: Path, value: Any) -> None:
+    assert quiz.check(5, {"05-01": value}, directory=bank).per_question["05-01"] is None
+
+
+def test_check_unknown_question(bank: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown question id\(s\) \['05-09'\]"):
+        quiz.check(5, {"05-09": "A"}, directory=bank)
+
+
+@pytest.mark.parametrize("value", ["Z", ["B", "F"], "AB"])
+def test_check_unknown_key(bank: Path, value: Any) -> None:
+    question = "05-01" if value != ["B", "F"] else "05-02"
+    with pytest.raises(ValueError, match=rf"question {question}: unknown option key"):
+        quiz.check(5, {question: value}, directory=bank)
+
+
+def test_check_single_takes_one_key(bank: Path) -> None:
+    with pytest.raises(ValueError, match="takes one answer"):
+        quiz.check(5, {"05-01": ["A", "B"]}, directory=bank)
+
+
+@pytest.mark.parametrize("value", [1, {"A": True}, [1, 2], 2.5])
+def test_check_bad_value_types(bank: Path, value: Any) -> None:
+    with pytest.raises(ValueError, match="question 05-01"):
+        quiz.check(5, {"05-01": value}, directory=bank)
+
+
+def test_check_answers_must_be_a_mapping(bank: Path) -> None:
+    with pytest.raises(ValueError, match="answers must be a dict"):
+        quiz.check(5, ["B", "E"], directory=bank)  # type: ignore[arg-type]
+
+
+def test_check_package_bank_with_its_own_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    questions = quiz.load(1)
+    answers = {q.id: sorted(q.correct_keys) for q in questions}
+    result = quiz.check(1, answers)
+    assert result.score == result.total == len(questions)
+    # one wrong multiple-select answer: drop one correct key
+    multi = next(q for q in questions if q.kind == "multiple")
+    answers[multi.id] = sorted(multi.correct_keys)[:1]
+    result = quiz.check("01_problem_framing", answers)
+    assert result.score == len(questions) - 1
+    assert result.per_question[multi.id] is False
+    capsys.readouterr()
+
+
+# -- show ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_show_prints_outside_ipython(lab: int, capsys: pytest.CaptureFixture[str]) -> None:
+    quiz.show(lab)
+    out = capsys.readouterr().out
+    questions = quiz.load(lab)
+    assert f"({len(questions)} questions)" in out
+    for number, q in enumerate(questions, start=1):
+        assert f"**{number}. `{q.id}`**" in out
+    assert "(choose one)" in out
+    assert "(choose all that apply)" in out
+    assert "- **A.**" in out and "- **D.**" in out
+    # show never reveals the answers or the explanations
+    assert "✅" not in out
+    assert not any(opt.why in out for q in questions for opt in q.options)
+
+
+def test_show_uses_ipython_display(bank: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython
+    import IPython.display
+
+    shown: list[Any] = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    quiz.show(5, directory=bank)
+    quiz.check(5, {"05-01": "B"}, directory=bank)
+    assert len(shown) == 2
+    assert all(isinstance(obj, IPython.display.Markdown) for obj in shown)
+    assert "05-02" in shown[0].data
+    assert "1/2 correct" in shown[1].data
