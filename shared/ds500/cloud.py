@@ -1,0 +1,503 @@
+"""``RUN_ON_GCP`` helpers: the real Google Cloud SDKs, online or as a dry run.
+
+Why: the exam is about Vertex AI and BigQuery, so the labs build the *real* SDK
+objects (``aiplatform.CustomJob``, ``bigquery.QueryJobConfig`` ...). With
+``RUN_ON_GCP = False`` (the default, and always in the test suite) those objects are
+built with anonymous credentials and shown as a dry run: the student sees exactly
+the request the SDK would send, nothing is sent, and no response is ever faked.
+With ``RUN_ON_GCP = True`` the same cell initialises the SDK with the student's own
+credentials and project, and the lab goes on to submit.
+
+Nothing here imports ``google.cloud.aiplatform`` or ``bigquery`` at import time
+(they take a second or more); :func:`context` and :func:`bigquery_client` do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ds500 import offline
+
+__all__ = [
+    "CloudContext",
+    "CloudSetupError",
+    "DRY_RUN_PROJECT",
+    "bigquery_client",
+    "context",
+    "show_dry_run",
+    "show_sql",
+    "spec",
+    "validate_project_id",
+    "validate_region",
+]
+
+DRY_RUN_PROJECT = "ds500-dry-run"
+_MAX_JSON_CHARS = 6000
+_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_EXTRA = 'pip install "ds500[gcp]"'
+
+
+class CloudSetupError(RuntimeError):
+    """The cloud path cannot start: missing project, credentials or SDK.
+
+    The message always says what to do next (set ``PROJECT_ID``, log in, install).
+    """
+
+
+@dataclass(frozen=True)
+class CloudContext:
+    """What :func:`context` set up; pass it to :func:`bigquery_client` and friends.
+
+    Attributes:
+        run_on_gcp: True when calls really go to Google Cloud (and bill).
+        project_id: the project (``"ds500-dry-run"`` for an offline dry run).
+        region: the Vertex AI region, e.g. ``"us-central1"``.
+        credentials: ``google.auth`` credentials (anonymous for a dry run).
+        staging_bucket: the ``gs://`` bucket given to ``aiplatform.init``, if any.
+        experiment: the Vertex AI Experiment name (only applied online).
+    """
+
+    run_on_gcp: bool
+    project_id: str
+    region: str
+    credentials: Any
+    staging_bucket: str | None = None
+    experiment: str | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        """True when nothing is sent to Google Cloud (``not run_on_gcp``)."""
+        return not self.run_on_gcp
+
+
+# -- validation -------------------------------------------------------------------
+def validate_region(region: str) -> str:
+    """Check a Google Cloud region name and return it stripped.
+
+    Args:
+        region: e.g. ``"us-central1"`` or ``"europe-west4"``.
+
+    Returns:
+        The region without surrounding whitespace.
+
+    Raises:
+        TypeError: if ``region`` is not a string.
+        ValueError: if it is empty or does not look like ``us-central1``.
+    """
+    if not isinstance(region, str):
+        raise TypeError(f"REGION must be a string such as 'us-central1', got {region!r}")
+    value = region.strip()
+    if not value:
+        raise ValueError("REGION is empty: set REGION = 'us-central1' in the parameters cell")
+    if not _REGION.match(value):
+        raise ValueError(
+            f"REGION {region!r} is not a Google Cloud region name: use lowercase "
+            "'<area>-<direction><number>' such as 'us-central1' or 'europe-west4' "
+            "(a zone such as 'us-central1-a' is not a region)"
+        )
+    return value
+
+
+def validate_project_id(project_id: str) -> str:
+    """Check a Google Cloud project id (not the project *name* or *number*).
+
+    Args:
+        project_id: 6–30 characters, lowercase letters, digits and hyphens,
+            starting with a letter and not ending with a hyphen.
+
+    Returns:
+        The project id without surrounding whitespace.
+
+    Raises:
+        TypeError: if ``project_id`` is not a string.
+        ValueError: if it breaks the project-id rules.
+    """
+    if not isinstance(project_id, str):
+        raise TypeError(f"PROJECT_ID must be a string, got {project_id!r}")
+    value = project_id.strip()
+    if not _PROJECT.match(value):
+        raise ValueError(
+            f"PROJECT_ID {project_id!r} is not a valid project id: it must be 6–30 "
+            "characters of lowercase letters, digits and hyphens, start with a letter and "
+            "not end with a hyphen. Copy the ID (not the name or number) from the console's "
+            "project picker or `gcloud config get-value project`."
+        )
+    return value
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        hint = ""
+        if isinstance(value, str):
+            hint = f" (the string {value!r} is not a bool: write {name} = False without quotes)"
+        raise TypeError(f"{name} must be True or False{hint}, got {value!r}")
+
+
+def _optional_str(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string or None, got {value!r}")
+    return value.strip()
+
+
+def _import_aiplatform() -> Any:
+    try:
+        from google.cloud import aiplatform
+    except ImportError as error:
+        raise CloudSetupError(
+            f"google-cloud-aiplatform is not installed: {_GCP_EXTRA} (then restart the kernel)"
+        ) from error
+    return aiplatform
+
+
+# -- context ----------------------------------------------------------------------
+def context(
+    run_on_gcp: bool,
+    project_id: str = "",
+    region: str = "us-central1",
+    *,
+    staging_bucket: str | None = None,
+    experiment: str | None = None,
+) -> CloudContext:
+    """Initialise the Vertex AI SDK for a dry run or for real, and say which.
+
+    Offline (``run_on_gcp=False``): credentials are
+    ``google.auth.credentials.AnonymousCredentials()``, the project defaults to
+    ``"ds500-dry-run"``, ``NO_GCE_CHECK=true`` stops google-auth probing the metadata
+    server, and ``aiplatform.init`` is called so that jobs *construct* offline (they
+    must never be submitted). ``experiment`` is ignored offline because
+    ``aiplatform.init(experiment=...)`` looks the experiment up in Vertex AI
+    Experiments, i.e. it calls the service.
+
+    Online (``run_on_gcp=True``): needs ``project_id``, refuses to run when the
+    offline guard is requested (``DS500_OFFLINE=1``, the test environment), takes
+    Application Default Credentials from ``google.auth.default()`` and calls
+    ``aiplatform.init`` with project, region, credentials, staging bucket and
+    experiment.
+
+    Args:
+        run_on_gcp: the lab's ``RUN_ON_GCP`` parameter (a real bool).
+        project_id: the lab's ``PROJECT_ID``; required online, optional offline.
+        region: the lab's ``REGION``, e.g. ``"us-central1"``.
+        staging_bucket: a ``gs://`` bucket for training code and artefacts.
+        experiment: a Vertex AI Experiment to log runs to (online only).
+
+    Returns:
+        A :class:`CloudContext`.
+
+    Raises:
+        TypeError: if ``run_on_gcp`` is not a bool (e.g. the string ``"False"``).
+        ValueError: for a malformed region, project id or bucket.
+        CloudSetupError: no project id online, offline guard requested online,
+            no credentials, or google-cloud-aiplatform not installed.
+    """
+    _check_bool("RUN_ON_GCP", run_on_gcp)
+    region = validate_region(region)
+    if not isinstance(project_id, str):
+        raise TypeError(f"PROJECT_ID must be a string, got {project_id!r}")
+    if project_id.strip():
+        project_id = validate_project_id(project_id)
+    staging_bucket = _optional_str("staging_bucket", staging_bucket)
+    if staging_bucket is not None and not staging_bucket.startswith("gs://"):
+        raise ValueError(
+            f"staging_bucket must be a Cloud Storage URI such as 'gs://my-bucket', got {staging_bucket!r}"
+        )
+    experiment = _optional_str("experiment", experiment)
+
+    if not run_on_gcp:
+        return _offline_context(project_id or DRY_RUN_PROJECT, region, staging_bucket, experiment)
+
+    if not project_id.strip():
+        raise CloudSetupError(
+            "RUN_ON_GCP is True but PROJECT_ID is empty: set PROJECT_ID in the parameters cell"
+        )
+    if offline.requested():
+        raise CloudSetupError(
+            "RUN_ON_GCP is True but the offline guard is requested (DS500_OFFLINE=1): the "
+            "test environment never calls Google Cloud. Run the cloud path in your own "
+            "notebook (Colab, Workbench) without DS500_OFFLINE, or set RUN_ON_GCP = False."
+        )
+    aiplatform = _import_aiplatform()
+    offline.set_no_gce_check(False)  # Workbench / Colab Enterprise need the metadata server
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        credentials, _adc_project = google.auth.default(
+            scopes=["https://www.googleapis.com/auth/cloud-platform"]
+        )
+    except DefaultCredentialsError as error:
+        raise CloudSetupError(
+            "RUN_ON_GCP is True but no Google Cloud credentials were found "
+            "(Application Default Credentials). Locally run "
+            "`gcloud auth application-default login`; on Colab run "
+            "`from google.colab import auth; auth.authenticate_user()`; on Vertex AI "
+            "Workbench or Colab Enterprise the runtime's service account is used "
+            f"automatically. Details: {error}"
+        ) from error
+    aiplatform.init(
+        project=project_id,
+        location=region,
+        credentials=credentials,
+        staging_bucket=staging_bucket,
+        experiment=experiment,
+    )
+    return CloudContext(True, project_id, region, credentials, staging_bucket, experiment)
+
+
+def _offline_context(
+    project_id: str, region: str, staging_bucket: str | None, experiment: str | None
+) -> CloudContext:
+    offline.set_no_gce_check(True)
+    aiplatform = _import_aiplatform()
+    from google.auth.credentials import AnonymousCredentials
+
+    credentials = AnonymousCredentials()
+    # No experiment here: init(experiment=...) would call Vertex AI Experiments.
+    aiplatform.init(
+        project=project_id,
+        location=region,
+        credentials=credentials,
+        staging_bucket=staging_bucket,
+    )
+    return CloudContext(False, project_id, region, credentials, staging_bucket, experiment)
+
+
+def bigquery_client(ctx: CloudContext, *, location: str | None = None) -> Any:
+    """Build a real ``google.cloud.bigquery.Client`` for the context.
+
+    Offline it has anonymous credentials: constructing it sends nothing, and it can
+    build jobs and configs for a dry run, but any query would fail (and must not be
+    attempted).
+
+    Args:
+        ctx: from :func:`context`.
+        location: the BigQuery location for jobs; defaults to ``ctx.region``. Use
+            ``"US"`` or ``"EU"`` for datasets in a multi-region (the public datasets
+            are in ``US``).
+
+    Returns:
+        A ``google.cloud.bigquery.Client``.
+
+    Raises:
+        TypeError: if ``ctx`` is not a :class:`CloudContext`.
+        ValueError: if ``location`` is given but empty.
+        CloudSetupError: if google-cloud-bigquery is not installed.
+    """
+    if not isinstance(ctx, CloudContext):
+        raise TypeError(
+            f"bigquery_client needs the CloudContext from ds500.cloud.context(...) "
+            f"(or ctx.cloud()), got {type(ctx).__name__}"
+        )
+    location = _optional_str("location", location) or ctx.region
+    try:
+        from google.cloud import bigquery
+    except ImportError as error:
+        raise CloudSetupError(
+            f"google-cloud-bigquery is not installed: {_GCP_EXTRA} (then restart the kernel)"
+        ) from error
+    return bigquery.Client(project=ctx.project_id, credentials=ctx.credentials, location=location)
+
+
+# -- dry-run display ----------------------------------------------------------------
+def _message_to_dict(message: Any) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(message)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly copy of an attribute value, or ``_SKIP``."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v) for v in value]
+        return [v for v in items if v is not _SKIP]
+    if isinstance(value, dict):
+        out = {str(k): _plain(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not _SKIP}
+    try:
+        return spec(value)
+    except TypeError:
+        return _SKIP
+
+
+_SKIP = object()
+_PRIVATE_SKIP = {
+    "api_client",
+    "credentials",
+    "exception",
+    "gca_resource",
+    "has_logged_custom_job",
+    "logged_web_access_uris",
+}
+
+
+def _is_empty(value: Any) -> bool:
+    """True for {}, [] and containers that hold only empty containers."""
+    if isinstance(value, dict):
+        return all(_is_empty(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_empty(v) for v in value)
+    return False
+
+
+def _pending_resource(obj: Any) -> dict[str, Any]:
+    """Describe an aiplatform object whose API resource does not exist yet.
+
+    ``CustomTrainingJob`` and friends create their ``TrainingPipeline`` only in
+    ``run()`` (after uploading the script), so the settings given to the
+    constructor are all there is to show.
+    """
+    result: dict[str, Any] = {
+        "resourceType": type(obj).__name__,
+        "state": "not submitted: the API resource is created by run()",
+    }
+    for key, value in vars(obj).items():
+        name = key.lstrip("_")
+        if "__" in name or name in _PRIVATE_SKIP or value is None:
+            continue
+        plain = _plain(value)
+        if plain is _SKIP or _is_empty(plain):
+            continue
+        result[name] = plain
+    return result
+
+
+def spec(obj: Any) -> dict[str, Any]:
+    """Turn a real SDK object into a plain dict, for display in a dry run.
+
+    Supported, in this order:
+
+    - a ``dict``: returned as it is;
+    - a proto-plus message (``aiplatform_v1.types...``): via its protobuf;
+    - a raw protobuf message: ``json_format.MessageToDict``;
+    - an aiplatform resource (``CustomJob``, ``PipelineJob`` ...): its
+      ``_gca_resource`` (the request body, camelCase like the REST API); a training
+      job not yet run shows its constructor settings;
+    - an object with ``to_api_repr()`` (BigQuery ``QueryJobConfig``, ``Table`` ...);
+    - an object with ``to_dict()``.
+
+    Args:
+        obj: the SDK object.
+
+    Returns:
+        A plain dict.
+
+    Raises:
+        TypeError: for any other type (the message names it).
+    """
+    if isinstance(obj, dict):
+        return obj
+    proto = sys.modules.get("proto")
+    if proto is not None and isinstance(obj, proto.Message):
+        return _message_to_dict(type(obj).pb(obj))
+    pb_message = sys.modules.get("google.protobuf.message")
+    if pb_message is not None and isinstance(obj, pb_message.Message):
+        return _message_to_dict(obj)
+    if hasattr(obj, "_gca_resource"):
+        resource = obj._gca_resource
+        if resource is None:
+            return _pending_resource(obj)
+        return spec(resource)
+    for method in ("to_api_repr", "to_dict"):
+        function = getattr(obj, method, None)
+        if callable(function):
+            result = function()
+            if isinstance(result, dict):
+                return result
+    raise TypeError(
+        f"spec() cannot turn a {type(obj).__module__}.{type(obj).__qualname__} into a dict: "
+        "pass a dict, a protobuf / proto-plus message, an aiplatform resource, or an object "
+        "with to_api_repr() or to_dict()"
+    )
+
+
+def _check_title(title: Any) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f"title must be a short non-empty string, got {title!r}")
+    return title.strip()
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter/Colab kernel (where Markdown renders), without importing IPython."""
+    if "IPython" not in sys.modules:
+        return False
+    shell = sys.modules["IPython"].get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _display_markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def show_dry_run(obj: Any, title: str, *, max_chars: int = _MAX_JSON_CHARS) -> dict[str, Any]:
+    """Show what the SDK would send, and make clear that nothing was sent.
+
+    Prints (or, in a notebook, renders as Markdown) the line
+    ``DRY RUN — nothing was sent to Google Cloud: <title>`` and the JSON of
+    :func:`spec` (sorted keys, indent 2), cut at ``max_chars`` with a note.
+
+    Args:
+        obj: anything :func:`spec` accepts.
+        title: what the object is, e.g. ``"CustomJob on one n1-standard-4"``.
+        max_chars: the longest JSON text to show (the returned dict is complete).
+
+    Returns:
+        The dict from :func:`spec`, for checks and further use.
+
+    Raises:
+        ValueError: if ``title`` is empty or ``max_chars`` is not a positive int.
+        TypeError: if :func:`spec` does not support ``obj``.
+    """
+    title = _check_title(title)
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 100:
+        raise ValueError(f"max_chars must be an int of at least 100, got {max_chars!r}")
+    data = spec(obj)
+    text = json.dumps(data, sort_keys=True, indent=2, default=str, ensure_ascii=False)
+    if len(text) > max_chars:
+        cut = len(text) - max_chars
+        text = text[:max_chars] + f"\n… ({cut} more characters not shown; the returned dict is complete)"
+    header = f"DRY RUN — nothing was sent to Google Cloud: {title}"
+    if _in_notebook():
+        _display_markdown(f"**{header}**\n\n```json\n{text}\n```")
+    else:
+        print(header)
+        print(text)
+    return data
+
+
+def show_sql(sql: str, title: str) -> None:
+    """Show a SQL statement as a dry run (a ```sql block in a notebook, printed otherwise).
+
+    Why: BigQuery ML labs write ``CREATE MODEL`` / ``ML.EVALUATE`` statements that
+    only run with ``RUN_ON_GCP = True``; offline the student still reads them.
+
+    Args:
+        sql: the statement.
+        title: what it does, e.g. ``"Train a logistic regression with BigQuery ML"``.
+
+    Raises:
+        TypeError: if ``sql`` is not a string.
+        ValueError: if ``sql`` or ``title`` is empty.
+    """
+    if not isinstance(sql, str):
+        raise TypeError(f"sql must be a string, got {type(sql).__name__}")
+    if not sql.strip():
+        raise ValueError("sql is empty: pass the SQL statement to show")
+    title = _check_title(title)
+    header = f"DRY RUN — nothing was sent to Google Cloud: {title}"
+    body = sql.strip()
+    if _in_notebook():
+        _display_markdown(f"**{header}**\n\n```sql\n{body}\n```")
+    else:
+        print(header)
+        print(body)
