@@ -77,7 +77,10 @@ def _shared_env(session: nox.Session) -> dict[str, str]:
 def lab(session: nox.Session) -> None:
     """Open JupyterLab on labs/ (the student's command)."""
     env = _shared_env(session)
-    session.run("jupyter", "lab", "--notebook-dir=labs", *session.posargs, env=env, external=True)
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers
+    session.run(
+        "jupyter", "lab", "--notebook-dir=labs", *as_root, *session.posargs, env=env, external=True
+    )
 
 
 @nox.session(python=False)
@@ -101,26 +104,24 @@ def labs(session: nox.Session) -> None:
     session.run("ds500", "lab-table", env=env, external=True)
 
 
+def _execute(session: nox.Session, env: dict[str, str], jobs: int, out: str) -> None:
+    """Execute the solutions (or the notebooks named after --) with ``ds500 execute``."""
+    paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
+    session.run("ds500", "execute", "--jobs", str(jobs), "--out", out, *paths, env=env, external=True)
+
+
 @nox.session(python=False)
 def notebooks(session: nox.Session) -> None:
     """Execute every solution with papermill into build/executed/, two at a time."""
     _shared_env(session)
-    paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
-    session.run(
-        "ds500", "execute", "--jobs", "2", "--out", "build/executed", *paths,
-        env=_env_vars(ENV, OFFLINE), external=True,
-    )
+    _execute(session, _env_vars(ENV, OFFLINE), jobs=2, out="build/executed")
 
 
 @nox.session(python=False)
 def bench(session: nox.Session) -> None:
     """Wall time and peak memory of every solution, one at a time (a benchmark)."""
     _shared_env(session)
-    paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
-    session.run(
-        "ds500", "execute", "--jobs", "1", "--out", "build/bench", *paths,
-        env=_env_vars(ENV, OFFLINE), external=True,
-    )
+    _execute(session, _env_vars(ENV, OFFLINE), jobs=1, out="build/bench")
 
 
 @nox.session(python=False)
@@ -151,10 +152,7 @@ def colab(session: nox.Session) -> None:
     env = _env_vars(COLAB_ENV, OFFLINE)
     session.run(python, "-c", "import numpy, pandas; print('numpy', numpy.__version__, "
                 "'pandas', pandas.__version__)", env=env, external=True)
-    paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
-    session.run(
-        "ds500", "execute", "--jobs", "2", "--out", "build/colab", *paths, env=env, external=True
-    )
+    _execute(session, env, jobs=2, out="build/colab")
 
 
 def _colab_extras(session: nox.Session) -> set[str]:
