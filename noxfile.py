@@ -21,6 +21,7 @@ import nox
 ROOT = Path(__file__).parent
 ENV = ROOT / ".nox" / "ds500"
 COLAB_ENV = ROOT / ".nox" / "colab"
+LINTED = ["shared", "tests", "solutions", "labs", "noxfile.py"]
 OFFLINE = {"DS500_OFFLINE": "1", "NO_GCE_CHECK": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 # Colab's runtime as published in googlecolab/backend-info (pip-freeze.txt, Aug 2026).
@@ -50,6 +51,11 @@ def _stamp(*files: Path) -> str:
     return digest.hexdigest()
 
 
+def _bin(env: Path, program: str) -> str:
+    """Absolute path of a program in ``env``: nox looks programs up on its own PATH."""
+    return str(env / ("Scripts" if os.name == "nt" else "bin") / program)
+
+
 def _env_vars(env: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     bin_dir = env / ("Scripts" if os.name == "nt" else "bin")
     variables = {"VIRTUAL_ENV": str(env), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
@@ -64,7 +70,7 @@ def _shared_env(session: nox.Session) -> dict[str, str]:
     if not (stamp_file.exists() and stamp_file.read_text() == stamp):
         session.log(f"building {ENV} (pyproject.toml or constraints.txt changed)")
         session.run(sys.executable, "-m", "venv", "--clear", str(ENV), external=True)
-        python = str(ENV / "bin" / "python")
+        python = _bin(ENV, "python")
         session.run(
             python, "-m", "pip", "install", "--quiet", "-c", "constraints.txt",
             "-e", ".[all,dev]", external=True,
@@ -79,7 +85,7 @@ def lab(session: nox.Session) -> None:
     env = _shared_env(session)
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers
     session.run(
-        "jupyter", "lab", "--notebook-dir=labs", *as_root, *session.posargs, env=env, external=True
+        _bin(ENV, "jupyter"), "lab", "--notebook-dir=labs", *as_root, *session.posargs, env=env, external=True
     )
 
 
@@ -88,47 +94,50 @@ def tests(session: nox.Session) -> None:
     """Everything CI checks: generated files in sync, lint, unit and notebook tests."""
     env = _shared_env(session)
     offline = _env_vars(ENV, OFFLINE)
-    session.run("ds500", "build-labs", "--check", env=env, external=True)
-    session.run("ds500", "lab-table", "--check", env=env, external=True)
-    session.run("ds500", "fixtures", "verify", env=env, external=True)
-    session.run("ruff", "check", "shared", "tests", "solutions", "labs", "noxfile.py", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "build-labs", "--check", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "lab-table", "--check", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "fixtures", "verify", env=env, external=True)
+    session.run(_bin(ENV, "ruff"), "check", *LINTED, env=env, external=True)
     workers = session.posargs or ["-n", "2"]
-    session.run("pytest", *workers, env=offline, external=True)
+    session.run(_bin(ENV, "pytest"), *workers, env=offline, external=True)
 
 
 @nox.session(python=False)
 def labs(session: nox.Session) -> None:
     """Regenerate labs/ and the README's lab table from solutions/."""
     env = _shared_env(session)
-    session.run("ds500", "build-labs", env=env, external=True)
-    session.run("ds500", "lab-table", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "build-labs", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "lab-table", env=env, external=True)
 
 
-def _execute(session: nox.Session, env: dict[str, str], jobs: int, out: str) -> None:
+def _execute(session: nox.Session, venv: Path, jobs: int, out: str) -> None:
     """Execute the solutions (or the notebooks named after --) with ``ds500 execute``."""
     paths = session.posargs or sorted(str(p) for p in (ROOT / "solutions").glob("*.ipynb"))
-    session.run("ds500", "execute", "--jobs", str(jobs), "--out", out, *paths, env=env, external=True)
+    env = _env_vars(venv, OFFLINE)
+    session.run(
+        _bin(venv, "ds500"), "execute", "--jobs", str(jobs), "--out", out, *paths, env=env, external=True
+    )
 
 
 @nox.session(python=False)
 def notebooks(session: nox.Session) -> None:
     """Execute every solution with papermill into build/executed/, two at a time."""
     _shared_env(session)
-    _execute(session, _env_vars(ENV, OFFLINE), jobs=2, out="build/executed")
+    _execute(session, ENV, jobs=2, out="build/executed")
 
 
 @nox.session(python=False)
 def bench(session: nox.Session) -> None:
     """Wall time and peak memory of every solution, one at a time (a benchmark)."""
     _shared_env(session)
-    _execute(session, _env_vars(ENV, OFFLINE), jobs=1, out="build/bench")
+    _execute(session, ENV, jobs=1, out="build/bench")
 
 
 @nox.session(python=False)
 def lint(session: nox.Session) -> None:
     """ruff on the helper package, the tests and the notebooks."""
     env = _shared_env(session)
-    session.run("ruff", "check", "shared", "tests", "solutions", "labs", "noxfile.py", env=env, external=True)
+    session.run(_bin(ENV, "ruff"), "check", *LINTED, env=env, external=True)
 
 
 @nox.session(python=False)
@@ -136,7 +145,7 @@ def colab(session: nox.Session) -> None:
     """Execute every solution on Colab's library versions, installed as the setup cell does."""
     stamp_file = COLAB_ENV / ".ds500-stamp"
     stamp = _stamp(ROOT / "pyproject.toml", ROOT / "noxfile.py")
-    python = str(COLAB_ENV / "bin" / "python")
+    python = _bin(COLAB_ENV, "python")
     if not (stamp_file.exists() and stamp_file.read_text() == stamp):
         session.run(sys.executable, "-m", "venv", "--clear", str(COLAB_ENV), external=True)
         pip = [python, "-m", "pip", "install", "--quiet"]
@@ -152,7 +161,7 @@ def colab(session: nox.Session) -> None:
     env = _env_vars(COLAB_ENV, OFFLINE)
     session.run(python, "-c", "import numpy, pandas; print('numpy', numpy.__version__, "
                 "'pandas', pandas.__version__)", env=env, external=True)
-    _execute(session, env, jobs=2, out="build/colab")
+    _execute(session, COLAB_ENV, jobs=2, out="build/colab")
 
 
 def _colab_extras(session: nox.Session) -> set[str]:
