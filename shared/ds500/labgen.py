@@ -20,7 +20,7 @@ import nbformat
 REPO = "ds500-labs/ds500-labs"
 """GitHub ``owner/name`` of the course repository (Colab badges and the setup cell)."""
 
-SETUP_CELL = """\
+SETUP_CELL = f"""\
 # Setup: the same cell in every lab. On Colab it fetches the course and installs this
 # lab's extras (COLAB_EXTRAS) beside Colab's own TensorFlow, torch, numpy and pandas.
 import sys
@@ -29,9 +29,9 @@ if "google.colab" in sys.modules and "ds500" not in sys.modules:
     import subprocess
 
     subprocess.run(["git", "clone", "--quiet", "--depth", "1",
-                    "https://github.com/ds500-labs/ds500-labs", "/content/ds500-labs"], check=False)
+                    "https://github.com/{REPO}", "/content/ds500-labs"], check=False)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable",
-                    f"/content/ds500-labs[{COLAB_EXTRAS}]"], check=True)
+                    f"/content/ds500-labs[{{COLAB_EXTRAS}}]"], check=True)
     sys.path.insert(0, "/content/ds500-labs/shared")
 
 import ds500
