@@ -234,6 +234,9 @@ def _meta(lab: int, title: str, ids_2024: list[str], ids_2026: list[str] | None 
         "slug": title.lower().replace(" ", "_"),
         "title": title,
         "exam_guide": {"2024-10": ids_2024, "2026-06": ids_2026 or ids_2024},
+        "minutes": 30,
+        "objectives": ["an objective"],
+        "exercises": {"1": {"title": "an exercise", "points": 1}},
     }
 
 
@@ -266,7 +269,7 @@ def test_coverage_empty(tmp_path: Path) -> None:
 
 def test_coverage_missing_metadata(tmp_path: Path) -> None:
     nb = _notebook(tmp_path / "05_no_meta.ipynb", None)
-    with pytest.raises(ValueError, match=r"05_no_meta\.ipynb.*no metadata\.ds500"):
+    with pytest.raises(ValueError, match=r"05_no_meta\.ipynb: cannot read metadata\.ds500"):
         examguide.coverage([nb], "2024-10")
 
 
@@ -288,7 +291,7 @@ def test_coverage_bad_lab_and_title(tmp_path: Path) -> None:
     meta = _meta(2, "Two", ["1.1"])
     meta["lab"] = "2"
     nb = _notebook(tmp_path / "02_two.ipynb", meta)
-    with pytest.raises(ValueError, match="lab must be an integer"):
+    with pytest.raises(ValueError, match="lab must be an integer 0-17"):
         examguide.coverage([nb], "2024-10")
     meta = _meta(2, "Two", ["1.1"])
     meta["title"] = ""
@@ -307,7 +310,7 @@ def test_coverage_duplicate_lab(tmp_path: Path) -> None:
 def test_coverage_unreadable(tmp_path: Path) -> None:
     bad = tmp_path / "07_broken.ipynb"
     bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ValueError, match="07_broken.ipynb: cannot read"):
+    with pytest.raises(ValueError, match="07_broken.ipynb: cannot read metadata.ds500"):
         examguide.coverage([bad], "2024-10")
     with pytest.raises(ValueError, match="cannot read"):
         examguide.coverage([tmp_path / "missing.ipynb"], "2024-10")
@@ -319,8 +322,8 @@ def test_coverage_unknown_version(tmp_path: Path) -> None:
 
 
 def test_format_coverage(tmp_path: Path) -> None:
-    nb0 = _notebook(tmp_path / "00_s.ipynb", _meta(0, "Start here", ["2.2"]))
-    nb1 = _notebook(tmp_path / "01_p.ipynb", _meta(1, "Problem framing", ["1.1", "2.2"]))
+    nb0 = _notebook(tmp_path / "00_start_here.ipynb", _meta(0, "Start here", ["2.2"]))
+    nb1 = _notebook(tmp_path / "01_problem_framing.ipynb", _meta(1, "Problem framing", ["1.1", "2.2"]))
     text = examguide.format_coverage(examguide.coverage([nb0, nb1], "2024-10"))
     lines = text.splitlines()
     assert len(lines) == 4  # header, two labs, counts

@@ -53,7 +53,7 @@ def read_lab(path: Path | str) -> LabInfo:
     path = Path(path)
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))["metadata"]["ds500"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
         raise CatalogError(
             f"{path}: cannot read metadata.ds500 ({type(err).__name__}: {err}). "
             "Every lab carries it; see CONTRIBUTING.md, section 1."
@@ -64,10 +64,14 @@ def read_lab(path: Path | str) -> LabInfo:
         raise CatalogError(f"{path}: metadata.ds500 lacks {', '.join(missing)}")
     if not isinstance(meta["lab"], int) or not 0 <= meta["lab"] <= 17:
         raise CatalogError(f"{path}: metadata.ds500.lab must be an integer 0-17, got {meta['lab']!r}")
+    if not isinstance(meta["title"], str) or not meta["title"].strip():
+        raise CatalogError(f"{path}: metadata.ds500.title is missing")
+    if not isinstance(meta["exam_guide"], dict):
+        raise CatalogError(f"{path}: metadata.ds500.exam_guide must map guide versions to id lists")
     info = LabInfo(
         number=meta["lab"],
         slug=meta["slug"],
-        title=meta["title"],
+        title=meta["title"].strip(),
         minutes=int(meta["minutes"]),
         exam_guide={k: list(v) for k, v in meta["exam_guide"].items()},
         exercises=dict(meta["exercises"]),

@@ -24,7 +24,6 @@ Example::
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -303,18 +302,6 @@ def load(version: str = DEFAULT_VERSION, path: str | Path | None = None) -> Exam
 # -- coverage --------------------------------------------------------------------
 
 
-def _lab_metadata(path: Path) -> dict[str, Any]:
-    try:
-        notebook = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read the notebook ({err})") from err
-    meta = notebook.get("metadata", {}) if isinstance(notebook, dict) else {}
-    ds500 = meta.get("ds500") if isinstance(meta, dict) else None
-    if not isinstance(ds500, dict):
-        raise ValueError(f"{path}: notebook has no metadata.ds500 (see CONTRIBUTING.md)")
-    return ds500
-
-
 def coverage(notebook_paths: Iterable[str | Path], version: str = DEFAULT_VERSION) -> pd.DataFrame:
     """Tabulate which exam-guide subsections each lab notebook covers.
 
@@ -338,34 +325,25 @@ def coverage(notebook_paths: Iterable[str | Path], version: str = DEFAULT_VERSIO
     """
     import pandas as pd
 
+    from ds500.catalog import read_lab
+
     guide = load(version)
     columns = guide.subsection_ids()
     known = set(columns)
     rows: dict[str, list[bool]] = {}
     labs_seen: dict[int, Path] = {}
-    for path in notebook_paths:
-        path = Path(path)
-        meta = _lab_metadata(path)
-        lab = meta.get("lab")
-        if not isinstance(lab, int) or isinstance(lab, bool):
-            raise ValueError(f"{path}: metadata.ds500.lab must be an integer, got {lab!r}")
-        if lab in labs_seen:
-            raise ValueError(f"{path}: lab number {lab} is also used by {labs_seen[lab]}")
-        labs_seen[lab] = path
-        title = meta.get("title")
-        if not isinstance(title, str) or not title.strip():
-            raise ValueError(f"{path}: metadata.ds500.title is missing")
-        mapping = meta.get("exam_guide")
-        if not isinstance(mapping, dict) or version not in mapping:
+    for path in map(Path, notebook_paths):
+        info = read_lab(path)  # validates metadata.ds500; CatalogError is a ValueError
+        if info.number in labs_seen:
+            raise ValueError(f"{path}: lab number {info.number} is also used by {labs_seen[info.number]}")
+        labs_seen[info.number] = path
+        if version not in info.exam_guide:
             raise ValueError(f"{path}: metadata.ds500.exam_guide has no entry for {version!r}")
-        ids = mapping[version]
-        if not isinstance(ids, list):
-            raise ValueError(f"{path}: metadata.ds500.exam_guide[{version!r}] must be a list")
+        ids = info.exam_guide[version]
         for sub_id in ids:
             if sub_id not in known:
                 raise ValueError(f"{path}: unknown exam guide subsection {sub_id!r} for version {version}")
-        label = f"{lab:02d} {title.strip()}"
-        rows[label] = [sub in ids for sub in columns]
+        rows[f"{info.number:02d} {info.title}"] = [sub in ids for sub in columns]
 
     ordered = sorted(rows, key=lambda label: int(label.split(" ", 1)[0]))
     df = pd.DataFrame([rows[label] for label in ordered], index=ordered, columns=columns)
