@@ -3,7 +3,7 @@
     python -m pip install nox && nox -s lab      # students: JupyterLab on labs/
     python -m pip install nox && nox -s tests colab   # maintainers and CI: everything
 
-Every session except ``colab`` shares ONE environment, ``.nox/ds500`` (about 3 GB
+Every session except ``colab`` shares ONE environment, ``.nox/ds500`` (about 4 GB
 with TensorFlow and torch), built from ``pyproject.toml`` with the exact versions of
 ``constraints.txt``; it is rebuilt only when one of those two files changes. The
 ``colab`` session builds ``.nox/colab`` from Colab's published core versions.
