@@ -123,3 +123,10 @@ def test_torch_device_is_cpu(capsys: pytest.CaptureFixture[str]) -> None:
 def test_torch_device_bad_input() -> None:
     with pytest.raises(TypeError, match="True or False"):
         accelerators.torch_device(verbose=1)  # type: ignore[arg-type]
+
+
+def test_missing_framework_names_the_extra_to_install() -> None:
+    from ds500.accelerators import _import_framework
+
+    with pytest.raises(ImportError, match=r'tf_strategy needs TensorFlow: pip install "ds500\[tf\]"'):
+        _import_framework("ds500_no_such_framework", "tf_strategy needs TensorFlow", "tf")

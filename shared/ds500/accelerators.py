@@ -12,6 +12,7 @@ TensorFlow and :func:`torch_device` imports torch, each only when called.
 from __future__ import annotations
 
 import glob
+import importlib
 import logging
 import os
 import shutil
@@ -145,12 +146,7 @@ def tf_strategy(tpu: str | None = "local", *, verbose: bool = True) -> tf.distri
             "to read TPU_NAME from the environment"
         )
     _check_flag("verbose", verbose)
-    try:
-        import tensorflow as tf
-    except ImportError as error:  # pragma: no cover - TF is in the test environment
-        raise ImportError(
-            'tf_strategy needs TensorFlow: pip install "ds500[tf]" (Colab already has it)'
-        ) from error
+    tf = _import_framework("tensorflow", "tf_strategy needs TensorFlow", "tf")
 
     why_not_tpu: str
     try:
@@ -188,6 +184,14 @@ def tf_strategy(tpu: str | None = "local", *, verbose: bool = True) -> tf.distri
     return strategy
 
 
+def _import_framework(module: str, need: str, extra: str) -> Any:
+    """Import a framework on first use, or say which ``ds500`` extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(f'{need}: pip install "ds500[{extra}]" (Colab already has it)') from error
+
+
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     if not lines:
@@ -214,12 +218,7 @@ def torch_device(*, verbose: bool = True) -> torch.device:
         ImportError: if torch is not installed (``pip install "ds500[torch]"``).
     """
     _check_flag("verbose", verbose)
-    try:
-        import torch
-    except ImportError as error:  # pragma: no cover - torch is in the test environment
-        raise ImportError(
-            'torch_device needs PyTorch: pip install "ds500[torch]" (Colab already has it)'
-        ) from error
+    torch = _import_framework("torch", "torch_device needs PyTorch", "torch")
 
     if torch.cuda.is_available():
         count = torch.cuda.device_count()
