@@ -82,6 +82,7 @@ def _question(qid: str = "05-01", kind: str = "single") -> dict[str, Any]:
         "question": "Which one?",
         "options": options,
         "reference": {"title": "Docs", "url": "https://cloud.google.com/bigquery/docs"},
+        "tags": ["scenario"],
     }
 
 
@@ -141,7 +142,23 @@ BAD_SINGLE = [
     (_set(["sections"], ["1.1"]), "'sections' must map"),
     (_set(["question"], ""), "'question' must be a non-empty string"),
     (_set(["options"], []), "needs 4 options"),
+    (_delete(["tags"]), "'tags' must be a non-empty list"),
+    (_set(["tags"], []), "'tags' must be a non-empty list"),
+    (_set(["tags"], ["Scenario"]), "tag 'Scenario' must be a lowercase word"),
+    (_set(["tags"], ["scenario", "scenario"]), "duplicate tags"),
+    (_set(["tags"], ["service-selection"]), "needs cheat_sheet"),
+    (_set(["cheat_sheet"], {"clue": "x", "service": "y"}), "only for questions tagged service-selection"),
+    (_set(["cheat_sheet"], "BigQuery"), "'cheat_sheet' must be a mapping"),
 ]
+
+
+def test_cheat_sheet_entry(tmp_path: Path) -> None:
+    question = _question("05-01")
+    question["tags"] = ["scenario", quiz.SERVICE_SELECTION]
+    question["cheat_sheet"] = {"clue": "SQL analysts, data in the warehouse", "service": "BigQuery ML"}
+    loaded = quiz.load(5, directory=_bank(tmp_path, [question]))[0]
+    assert loaded.tags == ("scenario", "service-selection")
+    assert loaded.cheat_sheet == ("SQL analysts, data in the warehouse", "BigQuery ML")
 
 
 @pytest.mark.parametrize(("mutate", "message"), BAD_SINGLE)

@@ -23,6 +23,13 @@ The YAML schema (one file per lab, named like the notebook)::
         options:
           - {key: A, text: "...", correct: false, why: "..."}
         reference: {title: "...", url: "https://cloud.google.com/..."}
+        tags: [scenario, service-selection]   # lowercase words; see TAGS
+        cheat_sheet: {clue: "...", service: "..."}  # required with service-selection
+
+Tags with a meaning elsewhere: ``service-selection`` questions feed the "exam clue
+-> service" cheat sheet through their ``cheat_sheet`` entry; ``deprecation`` and
+``renamed`` questions test the glossary of retired and renamed products;
+``numeric`` and ``code-reading`` questions use numbers or code from the lab.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 __all__ = [
     "KINDS",
+    "SERVICE_SELECTION",
     "Option",
     "Question",
     "QuizResult",
@@ -57,8 +65,12 @@ __all__ = [
 KINDS: tuple[str, ...] = ("single", "multiple")
 """Question kinds: one correct option, or several (scored all-or-nothing)."""
 
+SERVICE_SELECTION = "service-selection"
+"""The tag of questions whose ``cheat_sheet`` entry feeds the service cheat sheet."""
+
 _FILE_STEM = re.compile(r"^(\d{2})_[a-z0-9_]+$")
 _QUESTION_ID = re.compile(r"^(\d{2})-(\d{2})$")
+_TAG = re.compile(r"^[a-z][a-z0-9-]*$")
 _KEYS = "ABCDEFGH"
 _OPTION_COUNT = {"single": (4, 4), "multiple": (4, 6)}
 
@@ -95,6 +107,8 @@ class Question:
         options: the options in key order.
         reference_title: the title of the documentation page to read.
         reference_url: its https URL.
+        tags: lowercase topic words, e.g. ``("scenario", "service-selection")``.
+        cheat_sheet: ``(clue, service)`` for service-selection questions, else None.
     """
 
     id: str
@@ -105,6 +119,8 @@ class Question:
     options: tuple[Option, ...]
     reference_title: str
     reference_url: str
+    tags: tuple[str, ...] = ()
+    cheat_sheet: tuple[str, str] | None = None
 
     @property
     def correct_keys(self) -> frozenset[str]:
@@ -245,6 +261,29 @@ def _parse_options(raw: Any, kind: str, where: str) -> tuple[Option, ...]:
     return tuple(options)
 
 
+def _parse_tags(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"{where}: 'tags' must be a non-empty list of lowercase words, e.g. [scenario]")
+    for tag in raw:
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise ValueError(f"{where}: tag {tag!r} must be a lowercase word like 'service-selection'")
+    if len(set(raw)) != len(raw):
+        raise ValueError(f"{where}: duplicate tags in {raw}")
+    return tuple(raw)
+
+
+def _parse_cheat_sheet(raw: Any, tags: tuple[str, ...], where: str) -> tuple[str, str] | None:
+    if raw is None:
+        if SERVICE_SELECTION in tags:
+            raise ValueError(f"{where}: a {SERVICE_SELECTION} question needs cheat_sheet: {{clue, service}}")
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: 'cheat_sheet' must be a mapping with 'clue' and 'service'")
+    if SERVICE_SELECTION not in tags:
+        raise ValueError(f"{where}: 'cheat_sheet' is only for questions tagged {SERVICE_SELECTION}")
+    return _text(raw, "clue", f"{where} cheat_sheet"), _text(raw, "service", f"{where} cheat_sheet")
+
+
 def _parse_question(raw: Any, lab: int, where: str) -> Question:
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: each question must be a mapping")
@@ -273,6 +312,8 @@ def _parse_question(raw: Any, lab: int, where: str) -> Question:
         options=_parse_options(raw.get("options"), kind, where),
         reference_title=_text(reference, "title", f"{where} reference"),
         reference_url=url,
+        tags=(tags := _parse_tags(raw.get("tags"), where)),
+        cheat_sheet=_parse_cheat_sheet(raw.get("cheat_sheet"), tags, where),
     )
 
 
