@@ -161,6 +161,15 @@ def test_check_reports_edited_lab_and_orphans(tmp_path: Path, capsys) -> None:
     assert "labs/01_demo.ipynb" in out and "02_orphan.ipynb (no solution)" in out
 
 
+def test_only_builds_the_matching_labs(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    (root / "solutions" / "03_broken.ipynb").write_text("{not json")  # another author's work in progress
+    assert main(["--root", str(root), "build-labs", "--only", "01_*"]) == 0
+    assert (root / "labs" / "01_demo.ipynb").exists() and not (root / "labs" / "03_broken.ipynb").exists()
+    (root / "labs" / "02_orphan.ipynb").write_text("{}")
+    assert labgen.build_labs(root, check=True, only="01_*").stale == ()
+
+
 def test_unreadable_solution_gives_a_clear_cli_error(tmp_path: Path, capsys) -> None:
     (tmp_path / "solutions").mkdir()
     (tmp_path / "solutions" / "03_broken.ipynb").write_text("{not json")

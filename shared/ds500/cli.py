@@ -22,7 +22,7 @@ from pathlib import Path
 def _build_labs(args: argparse.Namespace) -> int:
     from ds500 import labgen
 
-    result = labgen.build_labs(args.root, check=args.check)
+    result = labgen.build_labs(args.root, check=args.check, only=args.only)
     if args.check:
         if result.stale:
             print("labs/ is out of date with solutions/ (run `nox -s labs`):")
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build-labs", help="regenerate labs/ from solutions/")
     p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    p.add_argument("--only", default="*", help="glob over notebook stems, e.g. '05_*' (default: all)")
     p.set_defaults(func=_build_labs)
 
     p = sub.add_parser("lab-table", help="regenerate the README's lab table")

@@ -157,12 +157,14 @@ def build_lab(solution: nbformat.NotebookNode, name: str = "notebook") -> nbform
     return lab
 
 
-def build_labs(root: Path | str = ".", *, check: bool = False) -> BuildResult:
+def build_labs(root: Path | str = ".", *, check: bool = False, only: str = "*") -> BuildResult:
     """Regenerate ``labs/`` from ``solutions/`` (or, with ``check``, only compare).
 
     Solutions are normalised in place too (outputs stripped). With ``check=True``
     nothing is written; ``stale`` lists every lab or solution that differs from
-    what the generator produces, and every lab that has no solution.
+    what the generator produces, and every lab that has no solution. ``only`` is a
+    glob over file stems (``"05_*"``) for authors who work on one lab while others
+    edit theirs; orphaned labs are reported only for a full build.
     """
     root = Path(root)
     solutions_dir, labs_dir = root / "solutions", root / "labs"
@@ -171,7 +173,7 @@ def build_labs(root: Path | str = ".", *, check: bool = False) -> BuildResult:
     written: list[str] = []
     stale: list[str] = []
     expected_labs: set[str] = set()
-    for path in sorted(solutions_dir.glob("*.ipynb")):
+    for path in sorted(solutions_dir.glob(f"{only}.ipynb")):
         try:
             solution = nbformat.read(path, as_version=4)
         except Exception as err:  # nbformat raises several types for broken JSON
@@ -191,7 +193,7 @@ def build_labs(root: Path | str = ".", *, check: bool = False) -> BuildResult:
                 target.write_text(text, encoding="utf-8")
                 written.append(rel)
     for orphan in sorted(labs_dir.glob("*.ipynb")):
-        if orphan.name not in expected_labs:
+        if only == "*" and orphan.name not in expected_labs:
             stale.append(f"{orphan.relative_to(root)} (no solution)")
     return BuildResult(tuple(written), tuple(stale))
 
