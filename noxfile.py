@@ -1,7 +1,7 @@
 """Sessions for students, maintainers and CI.
 
     python -m pip install nox && nox -s lab      # students: JupyterLab on labs/
-    python -m pip install nox && nox -s tests colab   # maintainers and CI: everything
+    python -m pip install nox && nox -s tests colab browser   # maintainers and CI: everything
 
 Every session except ``colab`` shares ONE environment, ``.nox/ds500`` (about 4 GB
 with TensorFlow and torch), built from ``pyproject.toml`` with the exact versions of
@@ -12,7 +12,9 @@ with TensorFlow and torch), built from ``pyproject.toml`` with the exact version
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -79,13 +81,30 @@ def _shared_env(session: nox.Session) -> dict[str, str]:
     return _env_vars(ENV)
 
 
+def _jupyter_lab() -> list[str]:
+    """The JupyterLab command of the student's session (the browser test starts the same)."""
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers
+    return [_bin(ENV, "jupyter"), "lab", *as_root]
+
+
 @nox.session(python=False)
 def lab(session: nox.Session) -> None:
     """Open JupyterLab on labs/ (the student's command)."""
     env = _shared_env(session)
-    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers
+    session.run(*_jupyter_lab(), "--notebook-dir=labs", *session.posargs, env=env, external=True)
+
+
+@nox.session(python=False)
+def browser(session: nox.Session) -> None:
+    """Open labs in JupyterLab in headless Chromium and run them as a student does."""
+    env = _shared_env(session)
+    chromium = os.environ.get("DS500_CHROMIUM") or shutil.which("chromium")
+    if chromium is None:
+        session.error("the browser test drives Debian's Chromium: install it with `apt-get install chromium`")
+    env.update(DS500_CHROMIUM=chromium, DS500_JUPYTER_LAB=json.dumps(_jupyter_lab()))
     session.run(
-        _bin(ENV, "jupyter"), "lab", "--notebook-dir=labs", *as_root, *session.posargs, env=env, external=True
+        _bin(ENV, "pytest"), "-m", "browser", "-p", "no:cacheprovider", "tests/browser", *session.posargs,
+        env=env, external=True,
     )
 
 
@@ -166,7 +185,6 @@ def colab(session: nox.Session) -> None:
 
 def _colab_extras(session: nox.Session) -> set[str]:
     """The union of COLAB_EXTRAS over all labs, read from their parameters cells."""
-    import json
     import re
 
     extras: set[str] = set()
