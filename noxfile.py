@@ -115,6 +115,8 @@ def tests(session: nox.Session) -> None:
     offline = _env_vars(ENV, OFFLINE)
     session.run(_bin(ENV, "ds500"), "build-labs", "--check", env=env, external=True)
     session.run(_bin(ENV, "ds500"), "lab-table", "--check", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "coverage", "--readme", "README.md", "--check", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "cheatsheet", "--check", env=env, external=True)
     session.run(_bin(ENV, "ds500"), "fixtures", "verify", env=env, external=True)
     session.run(_bin(ENV, "ruff"), "check", *LINTED, env=env, external=True)
     workers = session.posargs or ["-n", "2"]
@@ -123,10 +125,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def labs(session: nox.Session) -> None:
-    """Regenerate labs/ and the README's lab table from solutions/."""
+    """Regenerate labs/, the README's lab table and coverage matrix, and CHEATSHEET.md."""
     env = _shared_env(session)
     session.run(_bin(ENV, "ds500"), "build-labs", env=env, external=True)
     session.run(_bin(ENV, "ds500"), "lab-table", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "coverage", "--readme", "README.md", env=env, external=True)
+    session.run(_bin(ENV, "ds500"), "cheatsheet", env=env, external=True)
 
 
 def _execute(session: nox.Session, venv: Path, jobs: int, out: str) -> None:
@@ -150,6 +154,15 @@ def bench(session: nox.Session) -> None:
     """Wall time and peak memory of every solution, one at a time (a benchmark)."""
     _shared_env(session)
     _execute(session, ENV, jobs=1, out="build/bench")
+
+
+@nox.session(python=False)
+def grade(session: nox.Session) -> None:
+    """Grade submitted notebooks: nox -s grade -- submissions/ [--lab N] [--out grades/]."""
+    env = _shared_env(session)
+    if not session.posargs:
+        session.error("name the submissions: nox -s grade -- submissions/ --lab 1 --out grades/")
+    session.run(_bin(ENV, "ds500"), "grade", *session.posargs, env=env, external=True)
 
 
 @nox.session(python=False)

@@ -165,3 +165,24 @@ def test_labs_are_in_sync_with_solutions() -> None:
 
 def test_readme_lab_table_is_current() -> None:
     assert not catalog.update_readme(ROOT / "README.md", catalog.labs(ROOT / "solutions"), check=True)
+
+
+def test_readme_coverage_matrix_and_cheat_sheet_are_current() -> None:
+    matrix = examguide.coverage(SOLUTIONS, "2024-10")
+    counts = examguide.question_counts(quiz.all_questions(), "2024-10")
+    markdown = examguide.coverage_markdown(matrix, counts)
+    assert not catalog.replace_block(
+        ROOT / "README.md", examguide.COVERAGE_START, examguide.COVERAGE_END, markdown, check=True
+    ), "run `nox -s labs` to regenerate the README's coverage matrix"
+    sheet = (ROOT / "CHEATSHEET.md").read_text(encoding="utf-8")
+    assert sheet == quiz.cheat_sheet_markdown(quiz.all_questions()), "run `nox -s labs` (CHEATSHEET.md)"
+
+
+@pytest.mark.parametrize("version", ["2024-10"])
+def test_every_subsection_has_a_lab_and_three_questions(version: str) -> None:
+    matrix = examguide.coverage(SOLUTIONS, version)
+    counts = examguide.question_counts(quiz.all_questions(), version)
+    without_lab = [c for c in matrix.columns if not matrix[c].any()]
+    few_questions = {sub: n for sub, n in counts.items() if n < 3}
+    assert not without_lab, f"exam guide {version} subsections no lab covers: {without_lab}"
+    assert not few_questions, f"exam guide {version} subsections with fewer than 3 questions: {few_questions}"

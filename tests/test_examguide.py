@@ -267,6 +267,21 @@ def test_coverage_empty(tmp_path: Path) -> None:
     assert text.splitlines()[-1].split()[-1] == "0"
 
 
+def test_question_counts_and_markdown(tmp_path: Path) -> None:
+    from ds500 import quiz
+
+    questions = quiz.load(1)
+    counts = examguide.question_counts(questions, "2024-10")
+    assert list(counts) == examguide.load("2024-10").subsection_ids()
+    assert sum(counts.values()) == sum(len(q.sections["2024-10"]) for q in questions)
+    nb = _notebook(tmp_path / "01_x.ipynb", _meta(1, "X", ["1.1"]))
+    markdown = examguide.coverage_markdown(examguide.coverage([nb], "2024-10"), counts)
+    lines = markdown.splitlines()
+    assert lines[0].startswith("| Lab | 1.1 | 1.2 |") and lines[2].startswith("| 01 X | ✓ |")
+    assert lines[-1] == "| **questions** | " + " | ".join(map(str, counts.values())) + " |"
+    assert "questions" in examguide.format_coverage(examguide.coverage([nb], "2024-10"), counts)
+
+
 def test_coverage_missing_metadata(tmp_path: Path) -> None:
     nb = _notebook(tmp_path / "05_no_meta.ipynb", None)
     with pytest.raises(ValueError, match=r"05_no_meta\.ipynb: cannot read metadata\.ds500"):

@@ -49,5 +49,5 @@ def test_environment_yml_uses_the_constraints() -> None:
 def test_console_script_help() -> None:
     done = subprocess.run([sys.executable, "-m", "ds500.cli", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
-    for command in ("build-labs", "lab-table", "coverage", "fixtures", "execute"):
+    for command in ("build-labs", "lab-table", "coverage", "cheatsheet", "grade", "fixtures", "execute"):
         assert command in done.stdout

@@ -10,7 +10,8 @@ import yaml
 
 from ds500 import examguide, quiz
 
-LABS = {0: "00_start_here", 1: "01_problem_framing"}
+BANKS = sorted((Path(quiz.__file__).parent / "questions").glob("*.yaml"))
+LABS = {int(path.name[:2]): path.stem for path in BANKS}
 
 
 # -- the shipped banks -----------------------------------------------------------------
@@ -35,6 +36,14 @@ def test_bank_loads_and_is_complete(lab: int) -> None:
             assert len(q.options) == 4 and len(q.correct_keys) == 1
         else:
             assert 4 <= len(q.options) <= 6 and len(q.correct_keys) >= 2
+
+
+def test_bank_size_and_questions_on_the_labs_own_numbers() -> None:
+    questions = quiz.all_questions()
+    assert len(questions) >= 100
+    for lab in LABS:
+        tagged = [q for q in questions if q.lab == lab and {"numeric", "code-reading"} & set(q.tags)]
+        assert tagged, f"lab {lab:02d} has no numeric or code-reading question"
 
 
 def test_correct_answers_are_spread_over_keys() -> None:
@@ -150,6 +159,19 @@ BAD_SINGLE = [
     (_set(["cheat_sheet"], {"clue": "x", "service": "y"}), "only for questions tagged service-selection"),
     (_set(["cheat_sheet"], "BigQuery"), "'cheat_sheet' must be a mapping"),
 ]
+
+
+def test_cheat_sheet_markdown(tmp_path: Path) -> None:
+    first, second = _question("05-01"), _question("05-02")
+    for q, service in ((first, "Vertex AI Pipelines"), (second, "BigQuery ML")):
+        q["tags"] = [quiz.SERVICE_SELECTION]
+        q["cheat_sheet"] = {"clue": f"clue for {service} | with a pipe", "service": service}
+    text = quiz.cheat_sheet_markdown(quiz.load(5, directory=_bank(tmp_path, [first, second])))
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`05-" in line]
+    assert rows[0].startswith("| BigQuery ML | clue for BigQuery ML \\| with a pipe | `05-02` |")
+    assert rows[1].startswith("| Vertex AI Pipelines |")
+    with pytest.raises(ValueError, match="no question is tagged"):
+        quiz.cheat_sheet_markdown(quiz.load(5, directory=_bank(tmp_path, [_question("05-01")])))
 
 
 def test_cheat_sheet_entry(tmp_path: Path) -> None:

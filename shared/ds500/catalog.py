@@ -106,18 +106,31 @@ def lab_table(infos: list[LabInfo], version: str = "2024-10") -> str:
     return "\n".join(rows)
 
 
+def replace_block(path: Path | str, start: str, end: str, content: str, *, check: bool = False) -> bool:
+    """Put ``content`` between the ``start`` and ``end`` marker lines of a file.
+
+    Generated parts of hand-written Markdown (the README's lab table and coverage
+    matrix) live between such markers. Returns True if the file changed (with
+    ``check=True``: would change; nothing is written).
+
+    Raises:
+        CatalogError: the file lacks one of the markers.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise CatalogError(f"{path} lacks the markers {start!r} ... {end!r}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{content}\n{end}{tail}"
+    if new != text and not check:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
 def update_readme(readme: Path | str, infos: list[LabInfo], *, check: bool = False) -> bool:
     """Write the lab table between the README's markers; return True if it changed.
 
     With ``check=True`` nothing is written (the return value says whether it is stale).
     """
-    readme = Path(readme)
-    text = readme.read_text(encoding="utf-8")
-    if TABLE_START not in text or TABLE_END not in text:
-        raise CatalogError(f"{readme} lacks the lab-table markers {TABLE_START!r} ... {TABLE_END!r}")
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    new = f"{head}{TABLE_START}\n{lab_table(infos)}\n{TABLE_END}{tail}"
-    if new != text and not check:
-        readme.write_text(new, encoding="utf-8")
-    return new != text
+    return replace_block(readme, TABLE_START, TABLE_END, lab_table(infos), check=check)

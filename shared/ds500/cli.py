@@ -1,11 +1,14 @@
-"""The ``ds500`` command: lab generation, the README table, coverage, fixtures.
+"""The ``ds500`` command: lab generation, generated docs, coverage, fixtures, grading.
 
 Each subcommand prints what it did and exits non-zero when something is stale or
 broken, so the same commands serve maintainers and CI::
 
     ds500 build-labs [--check]      regenerate labs/ from solutions/
     ds500 lab-table [--check]       regenerate the README's lab table
-    ds500 coverage [--version V]    lab x exam-guide subsection matrix
+    ds500 coverage [--version V]    lab x exam-guide subsection matrix and question counts
+    ds500 coverage --readme README.md [--check]   the same matrix in the README
+    ds500 cheatsheet [--check]      CHEATSHEET.md from the service-selection questions
+    ds500 grade SUBMISSIONS...      grade a class with nbval: gradebook CSV and feedback
     ds500 fixtures verify           check data/ against data/MANIFEST.json
     ds500 fixtures rebuild [--check]  rebuild data/ from its sources
     ds500 execute NB... [--jobs N]  run notebooks; wall time and peak memory
@@ -53,10 +56,40 @@ def _lab_table(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from ds500 import examguide
+    from ds500 import catalog, examguide, quiz
 
     paths = sorted((Path(args.root) / "solutions").glob("*.ipynb"))
-    print(examguide.format_coverage(examguide.coverage(paths, args.version)))
+    matrix = examguide.coverage(paths, args.version)
+    counts = examguide.question_counts(quiz.all_questions(), args.version)
+    if args.readme is None:
+        print(examguide.format_coverage(matrix, counts))
+        return 0
+    changed = catalog.replace_block(
+        args.readme, examguide.COVERAGE_START, examguide.COVERAGE_END,
+        examguide.coverage_markdown(matrix, counts), check=args.check,
+    )
+    if args.check and changed:
+        print(f"{args.readme}'s coverage matrix is out of date (run `nox -s labs`).")
+        return 1
+    print(f"{args.readme} coverage matrix " + ("updated." if changed else "is up to date."))
+    return 0
+
+
+def _cheatsheet(args: argparse.Namespace) -> int:
+    from ds500 import quiz
+
+    out = Path(args.root) / args.out
+    text = quiz.cheat_sheet_markdown(quiz.all_questions())
+    current = out.read_text(encoding="utf-8") if out.exists() else None
+    if args.check:
+        if current != text:
+            print(f"{out} is out of date (run `nox -s labs`).")
+            return 1
+        print(f"{out} is up to date.")
+        return 0
+    if current != text:
+        out.write_text(text, encoding="utf-8")
+    print(f"{out} " + ("written." if current != text else "is up to date."))
     return 0
 
 
@@ -84,6 +117,26 @@ def _execute(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _grade(args: argparse.Namespace) -> int:
+    import time
+
+    from ds500 import grading
+
+    start = time.perf_counter()
+    solutions = Path(args.solutions) if args.solutions else Path(args.root) / "solutions"
+    results = grading.grade(
+        args.submissions, solutions_dir=solutions, lab=args.lab, jobs=args.jobs,
+        cell_timeout=args.cell_timeout, timeout=args.timeout,
+    )
+    out = Path(args.out)
+    gradebook = grading.write_gradebook(results, out / "gradebook.csv")
+    feedback = grading.write_feedback(results, out / "feedback")
+    print(grading.format_summary(results))
+    print(f"\n{gradebook} and {len(feedback)} feedback file(s) in {out / 'feedback'}; "
+          f"{time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and ``--help``)."""
     parser = argparse.ArgumentParser(prog="ds500", description=__doc__.split("\n\n")[0])
@@ -101,13 +154,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("coverage", help="print the lab x exam-guide matrix")
     p.add_argument("--version", default="2024-10", help="exam guide version (2024-10 or 2026-06)")
+    p.add_argument("--readme", default=None, help="write the matrix between the markers of this file")
+    p.add_argument("--check", action="store_true", help="with --readme: only compare; exit 1 if stale")
     p.set_defaults(func=_coverage)
+
+    p = sub.add_parser("cheatsheet", help="write the service-selection cheat sheet from the questions")
+    p.add_argument("--out", default="CHEATSHEET.md", help="the Markdown file (default: CHEATSHEET.md)")
+    p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    p.set_defaults(func=_cheatsheet)
 
     p = sub.add_parser("execute", help="run notebooks with papermill; time and memory table")
     p.add_argument("notebooks", nargs="+", help="notebooks to execute")
     p.add_argument("--out", default="build/executed", help="folder for executed copies")
     p.add_argument("--jobs", type=int, default=2, help="notebooks run at once")
     p.set_defaults(func=_execute)
+
+    p = sub.add_parser("grade", help="grade submitted notebooks with nbval: gradebook CSV and feedback")
+    p.add_argument("submissions", nargs="+", help="notebooks or folders (a student per file or sub-folder)")
+    p.add_argument("--out", default="grades", help="folder for gradebook.csv and feedback/ (default: grades)")
+    p.add_argument("--lab", type=int, default=None, help="only accept this lab number (others: not gradable)")
+    p.add_argument("--solutions", default=None, help="canonical solutions folder (default: <root>/solutions)")
+    p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
+    p.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default: 120)")
+    p.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default: 900)")
+    p.set_defaults(func=_grade)
 
     p = sub.add_parser("fixtures", help="verify or rebuild data/")
     p.add_argument("action", choices=["verify", "rebuild"])
