@@ -8,7 +8,7 @@ import re
 import pytest
 import tomllib
 
-from ds500 import catalog, examguide, labgen, quiz
+from ds500 import catalog, cheatsheet, examguide, labgen, quiz
 
 from conftest import ROOT, SOLUTIONS, read, tags
 
@@ -175,7 +175,12 @@ def test_readme_coverage_matrix_and_cheat_sheet_are_current() -> None:
         ROOT / "README.md", examguide.COVERAGE_START, examguide.COVERAGE_END, markdown, check=True
     ), "run `nox -s labs` to regenerate the README's coverage matrix"
     sheet = (ROOT / "CHEATSHEET.md").read_text(encoding="utf-8")
-    assert sheet == quiz.cheat_sheet_markdown(quiz.all_questions()), "run `nox -s labs` (CHEATSHEET.md)"
+    expected = cheatsheet.render(quiz.all_questions(), cheatsheet.glossary())
+    assert sheet == expected, "run `nox -s labs` (CHEATSHEET.md)"
+
+
+def test_every_glossary_entry_is_tested_by_a_question() -> None:
+    assert cheatsheet.untested_entries(cheatsheet.glossary(), quiz.all_questions()) == []
 
 
 @pytest.mark.parametrize("version", ["2024-10"])

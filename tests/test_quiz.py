@@ -161,19 +161,6 @@ BAD_SINGLE = [
 ]
 
 
-def test_cheat_sheet_markdown(tmp_path: Path) -> None:
-    first, second = _question("05-01"), _question("05-02")
-    for q, service in ((first, "Vertex AI Pipelines"), (second, "BigQuery ML")):
-        q["tags"] = [quiz.SERVICE_SELECTION]
-        q["cheat_sheet"] = {"clue": f"clue for {service} | with a pipe", "service": service}
-    text = quiz.cheat_sheet_markdown(quiz.load(5, directory=_bank(tmp_path, [first, second])))
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "`05-" in line]
-    assert rows[0].startswith("| BigQuery ML | clue for BigQuery ML \\| with a pipe | `05-02` |")
-    assert rows[1].startswith("| Vertex AI Pipelines |")
-    with pytest.raises(ValueError, match="no question is tagged"):
-        quiz.cheat_sheet_markdown(quiz.load(5, directory=_bank(tmp_path, [_question("05-01")])))
-
-
 def test_cheat_sheet_entry(tmp_path: Path) -> None:
     question = _question("05-01")
     question["tags"] = ["scenario", quiz.SERVICE_SELECTION]

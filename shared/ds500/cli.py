@@ -7,7 +7,7 @@ broken, so the same commands serve maintainers and CI::
     ds500 lab-table [--check]       regenerate the README's lab table
     ds500 coverage [--version V]    lab x exam-guide subsection matrix and question counts
     ds500 coverage --readme README.md [--check]   the same matrix in the README
-    ds500 cheatsheet [--check]      CHEATSHEET.md from the service-selection questions
+    ds500 cheatsheet [--check]      CHEATSHEET.md from the questions and the glossary
     ds500 grade SUBMISSIONS...      grade a class with nbval: gradebook CSV and feedback
     ds500 fixtures verify           check data/ against data/MANIFEST.json
     ds500 fixtures rebuild [--check]  rebuild data/ from its sources
@@ -76,10 +76,10 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _cheatsheet(args: argparse.Namespace) -> int:
-    from ds500 import quiz
+    from ds500 import cheatsheet, quiz
 
     out = Path(args.root) / args.out
-    text = quiz.cheat_sheet_markdown(quiz.all_questions())
+    text = cheatsheet.render(quiz.all_questions(), cheatsheet.glossary())
     current = out.read_text(encoding="utf-8") if out.exists() else None
     if args.check:
         if current != text:
@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="with --readme: only compare; exit 1 if stale")
     p.set_defaults(func=_coverage)
 
-    p = sub.add_parser("cheatsheet", help="write the service-selection cheat sheet from the questions")
+    p = sub.add_parser("cheatsheet", help="write CHEATSHEET.md: exam clue -> service, renamed and deprecated")
     p.add_argument("--out", default="CHEATSHEET.md", help="the Markdown file (default: CHEATSHEET.md)")
     p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
     p.set_defaults(func=_cheatsheet)
