@@ -26,11 +26,15 @@ __all__ = ["Check", "ExerciseNotDone", "LabContext", "setup", "__version__"]
 
 _LAZY_SUBMODULES = {
     "accelerators",
+    "cheatsheet",
     "cloud",
+    "corpus",
     "examguide",
     "fixtures",
+    "grading",
     "labgen",
     "offline",
+    "practice",
     "quiz",
 }
 
