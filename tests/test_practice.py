@@ -61,6 +61,7 @@ def test_scores_per_section_all_or_nothing(capsys) -> None:
         answers[multiple.id] = sorted(multiple.correct_keys)[:1]  # half right is wrong
     result = practice.check(exam, answers)
     assert "Practice exam" in capsys.readouterr().out
+    assert practice.check(exam, answers, display=False) == result and capsys.readouterr().out == ""
     expected = len(exam) - (multiple is not None)
     assert result.score == expected
     scores = practice.section_scores(exam, result, "2024-10")

@@ -100,9 +100,11 @@ def show(exam: Sequence[quiz.Question]) -> None:
     quiz.show_questions(exam, "Practice exam")
 
 
-def check(exam: Sequence[quiz.Question], answers: Mapping[str, Any] | None) -> quiz.QuizResult:
-    """Score the answers (multiple-select all-or-nothing) and show every explanation."""
-    return quiz.check_questions(exam, answers, "Practice exam")
+def check(
+    exam: Sequence[quiz.Question], answers: Mapping[str, Any] | None, *, display: bool = True
+) -> quiz.QuizResult:
+    """Score the answers (multiple-select all-or-nothing); show every explanation unless ``display=False``."""
+    return quiz.check_questions(exam, answers, "Practice exam", display=display)
 
 
 def section_scores(exam: Sequence[quiz.Question], result: quiz.QuizResult, version: str) -> pd.DataFrame:
@@ -135,12 +137,13 @@ def plot_section_scores(scores: pd.DataFrame, *, pass_mark: float = 70.0, ax: An
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.8))
     colors = ["#2ca02c" if p >= pass_mark else "#d62728" for p in scores["percent"].fillna(0)]
-    labels = [f"{i}. {t[:38]}" for i, t in zip(scores.index, scores["title"], strict=True)]
+    short = [t if len(t) <= 36 else t[:35] + "…" for t in scores["title"]]
+    labels = [f"{i}. {t}" for i, t in zip(scores.index, short, strict=True)]
     bars = ax.barh(labels, scores["percent"].fillna(0), color=colors)
     ax.bar_label(bars, labels=[f"{c}/{a}" for c, a in zip(scores["correct"], scores["asked"], strict=True)],
                  padding=3)
-    ax.axvline(pass_mark, color="grey", linestyle="--", label=f"target {pass_mark:.0f} %")
-    ax.set(xlim=(0, 110), xlabel="correct (%)", title="Practice exam: score by exam-guide section")
+    ax.axvline(pass_mark, color="grey", linestyle="--")
+    ax.set(xlim=(0, 118), xlabel=f"correct (%); dashed: target {pass_mark:.0f} %",
+           title="Practice exam: score by exam-guide section")
     ax.invert_yaxis()
-    ax.legend(loc="lower right")
     return ax

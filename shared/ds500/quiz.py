@@ -518,9 +518,16 @@ def check(
 
 
 def check_questions(
-    questions: Sequence[Question], answers: Mapping[str, str | Sequence[str]] | None, title: str
+    questions: Sequence[Question],
+    answers: Mapping[str, str | Sequence[str]] | None,
+    title: str,
+    *,
+    display: bool = True,
 ) -> QuizResult:
-    """Score answers to any list of questions and show the feedback (see :func:`check`)."""
+    """Score answers to any list of questions and show the feedback (see :func:`check`).
+
+    ``display=False`` only scores (for analysing many answer sheets quietly).
+    """
     if not questions:
         raise ValueError("no questions to check")
     if answers is None or answers is ...:
@@ -560,5 +567,6 @@ def check_questions(
         f"### {title}: {score}/{len(questions)} correct "
         f"({result.percent:.0f} %), {result.unanswered} unanswered"
     )
-    _display("\n".join([header, *lines]))
+    if display:
+        _display("\n".join([header, *lines]))
     return result
