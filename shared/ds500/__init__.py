@@ -27,15 +27,19 @@ __all__ = ["Check", "ExerciseNotDone", "LabContext", "setup", "__version__"]
 _LAZY_SUBMODULES = {
     "accelerators",
     "cheatsheet",
+    "churn_model",
+    "churn_pipeline",
     "cloud",
     "corpus",
     "examguide",
     "fixtures",
     "grading",
     "labgen",
+    "loadtest",
     "offline",
     "practice",
     "quiz",
+    "serving",
 }
 
 

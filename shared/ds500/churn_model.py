@@ -1,0 +1,474 @@
+"""The reference churn model: one schema, one preprocessing, one model directory.
+
+Why a module: the prediction service (lab 10), its load tests (lab 11), the KFP
+pipeline (lab 12) and the monitoring lab (14) must all turn a customer record into
+model input *the same way*. Training–serving skew usually starts as two copies of
+the preprocessing that drift apart; here there is exactly one,
+:func:`prepare_features`, and one post-processing, :func:`postprocess`.
+
+The model directory (what Vertex AI calls the artifact URI and hands to a custom
+container as ``AIP_STORAGE_URI``) holds two files:
+
+- ``model.skops``: the fitted scikit-learn pipeline, saved with **skops** rather
+  than joblib/pickle. Loading a pickle runs arbitrary code, so a tampered model file
+  is a remote-code-execution hole in the serving container; skops stores the object
+  graph as data and refuses types outside an allow-list. (Vertex AI's *prebuilt*
+  scikit-learn containers expect ``model.joblib`` or ``model.pkl``; a custom
+  container, like ours, may choose.)
+- ``model.json``: version, feature schema, threshold and training metrics, readable
+  without unpickling anything.
+
+Example::
+
+    from ds500 import churn_model
+    model_dir = churn_model.build_reference_model_dir("/tmp/churn-model")
+    model = churn_model.load_model_dir(model_dir)
+    model.predict(frame)  # [{"churn_probability": 0.61, "churn": True}, ...]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - pandas and sklearn are imported lazily
+    import pandas as pd
+
+__all__ = [
+    "BINARY_FEATURES",
+    "CATEGORICAL_FEATURES",
+    "DERIVED_FEATURES",
+    "FEATURES",
+    "LABEL",
+    "METADATA_FILE",
+    "MODEL_FILE",
+    "NUMERIC_FEATURES",
+    "LoadedModel",
+    "batch_predict",
+    "build_pipeline",
+    "build_reference_model_dir",
+    "labels",
+    "load_model_dir",
+    "postprocess",
+    "prepare_features",
+    "save_model_dir",
+    "train_model",
+]
+
+LABEL = "churn"
+"""The label column of the fixture: ``"Yes"`` / ``"No"``."""
+
+NUMERIC_FEATURES: tuple[str, ...] = ("tenure", "monthly_charges", "total_charges")
+BINARY_FEATURES: tuple[str, ...] = (
+    "female",
+    "senior_citizen",
+    "partner",
+    "dependents",
+    "phone_service",
+    "paperless_billing",
+)
+_ADD_ON = ("No", "Yes", "No internet service")
+CATEGORICAL_FEATURES: dict[str, tuple[str, ...]] = {
+    "multiple_lines": ("No", "Yes", "No phone service"),
+    "internet_service": ("DSL", "Fiber optic", "No"),
+    "online_security": _ADD_ON,
+    "online_backup": _ADD_ON,
+    "device_protection": _ADD_ON,
+    "tech_support": _ADD_ON,
+    "streaming_tv": _ADD_ON,
+    "streaming_movies": _ADD_ON,
+    "contract": ("Month-to-month", "One year", "Two year"),
+    "payment_method": (
+        "Bank transfer (automatic)",
+        "Credit card (automatic)",
+        "Electronic check",
+        "Mailed check",
+    ),
+}
+FEATURES: tuple[str, ...] = NUMERIC_FEATURES + BINARY_FEATURES + tuple(CATEGORICAL_FEATURES)
+"""The raw input columns a request (or a file row) must carry, in this order."""
+
+DERIVED_FEATURES: tuple[str, ...] = ("avg_monthly_spend", "n_add_ons")
+"""Columns :func:`prepare_features` computes from the raw ones."""
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "model.json"
+_ADD_ON_COLUMNS = (
+    "online_security",
+    "online_backup",
+    "device_protection",
+    "tech_support",
+    "streaming_tv",
+    "streaming_movies",
+)
+
+
+# -- preprocessing (shared by training, the service, batch prediction, the pipeline) --
+def prepare_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn raw customer records into the model's input table.
+
+    The one preprocessing function of the course's churn model. It:
+
+    - checks that every column of :data:`FEATURES` is present (extra columns such as
+      ``churn`` or ``rownames`` are dropped, so a training table and a request batch
+      go through the same code);
+    - fills a blank ``total_charges`` with 0: blanks belong to customers with tenure
+      0, who have not been billed yet (filling with the mean would invent bills);
+    - refuses unknown categories, negative or non-finite numbers, and binary flags
+      other than 0/1, naming the column and the first offending row;
+    - adds :data:`DERIVED_FEATURES`: ``avg_monthly_spend`` (total charges per month
+      of tenure, or the monthly charge for a new customer) and ``n_add_ons`` (how
+      many of the six internet add-ons the customer has).
+
+    Args:
+        frame: a pandas DataFrame with at least the :data:`FEATURES` columns.
+
+    Returns:
+        A new DataFrame with the raw features then the derived ones, same index.
+
+    Raises:
+        TypeError: if ``frame`` is not a DataFrame.
+        ValueError: for missing columns or invalid values (the message says which).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"prepare_features needs a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in FEATURES if c not in frame.columns]
+    if missing:
+        raise ValueError(f"missing feature columns: {missing}")
+    if frame.empty:
+        raise ValueError("prepare_features got an empty table: there is nothing to predict")
+    # Work on numpy arrays, one column at a time: a request holds a handful of rows, and
+    # per-operation pandas overhead would dominate the service's latency.
+    columns: dict[str, Any] = {}
+    for col in NUMERIC_FEATURES:
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if col == "total_charges":
+            values = np.where(np.isnan(values), 0.0, values)  # not billed yet (tenure 0)
+        _refuse(frame, col, ~np.isfinite(values) | (values < 0), "needs finite numbers >= 0")
+        columns[col] = values
+    for col in BINARY_FEATURES:
+        raw = frame[col].to_numpy(dtype=object)
+        ok = np.array([not isinstance(v, str) and v in (0, 1) for v in raw], dtype=bool)
+        _refuse(frame, col, ~ok, "must be 0 or 1")
+        columns[col] = raw.astype(int)
+    for col, allowed in CATEGORICAL_FEATURES.items():
+        raw = frame[col].to_numpy(dtype=object)
+        ok = np.array([v in allowed for v in raw], dtype=bool)
+        _refuse(frame, col, ~ok, f"has an unknown category (allowed: {list(allowed)})")
+        columns[col] = raw
+    tenure = columns["tenure"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spend = np.where(tenure > 0, columns["total_charges"] / np.where(tenure > 0, tenure, 1), np.nan)
+    columns["avg_monthly_spend"] = np.where(np.isnan(spend), columns["monthly_charges"], spend)
+    columns["n_add_ons"] = sum((columns[c] == "Yes").astype(int) for c in _ADD_ON_COLUMNS)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _refuse(frame: pd.DataFrame, col: str, bad: Any, problem: str) -> None:
+    """Raise a ValueError naming the column, the first bad row and its value."""
+    if bad.any():
+        position = int(bad.argmax())
+        row = frame.index[position]
+        raise ValueError(f"column {col!r} {problem}; row {row!r} has {frame[col].iloc[position]!r}")
+
+
+def labels(frame: pd.DataFrame) -> Any:
+    """The 0/1 label vector (1 = churned) from the fixture's ``churn`` Yes/No column.
+
+    Raises:
+        ValueError: if the column is missing or holds values other than Yes/No.
+    """
+    if LABEL not in frame.columns:
+        raise ValueError(f"the table has no {LABEL!r} label column")
+    values = frame[LABEL]
+    if not values.isin(["Yes", "No"]).all():
+        raise ValueError(f"column {LABEL!r} must hold 'Yes' or 'No' only")
+    return values.eq("Yes").astype(int).to_numpy()
+
+
+def postprocess(probabilities: Sequence[float] | Any, threshold: float = 0.5) -> list[dict[str, Any]]:
+    """Turn churn probabilities into the prediction objects the service returns.
+
+    One function for the online service and for batch prediction, so both answer in
+    the same shape: ``{"churn_probability": 0.6123, "churn": True}``.
+
+    Args:
+        probabilities: probabilities of the positive class, each in [0, 1].
+        threshold: a probability at or above it is reported as ``churn: True``.
+
+    Raises:
+        ValueError: if ``threshold`` is not strictly between 0 and 1.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise ValueError(f"threshold must be a number strictly between 0 and 1, got {threshold!r}")
+    return [
+        {"churn_probability": round(float(p), 6), "churn": bool(float(p) >= threshold)} for p in probabilities
+    ]
+
+
+# -- training -----------------------------------------------------------------------
+def build_pipeline(*, seed: int = 42, C: float = 1.0) -> Any:
+    """An unfitted scikit-learn pipeline for the output of :func:`prepare_features`.
+
+    One-hot encoding with the categories fixed from the schema (so a category absent
+    from a training sample still gets its column), standard scaling of the numbers,
+    and an L2-regularised logistic regression: small, fast to serve, and good enough
+    to teach serving (ROC-AUC about 0.85 on the fixture).
+
+    Args:
+        seed: the ``random_state`` of the classifier.
+        C: inverse regularisation strength (> 0).
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    if isinstance(C, bool) or not isinstance(C, (int, float)) or not C > 0:
+        raise ValueError(f"C must be a positive number, got {C!r}")
+    cats = list(CATEGORICAL_FEATURES)
+    encoder = OneHotEncoder(categories=[list(CATEGORICAL_FEATURES[c]) for c in cats], drop="first")
+    columns = ColumnTransformer(
+        [
+            ("categories", encoder, cats),
+            ("numbers", StandardScaler(), list(NUMERIC_FEATURES + DERIVED_FEATURES)),
+            ("flags", "passthrough", list(BINARY_FEATURES)),
+        ]
+    )
+    classifier = LogisticRegression(C=float(C), max_iter=1000, random_state=seed)
+    return Pipeline([("columns", columns), ("classifier", classifier)])
+
+
+def train_model(
+    frame: pd.DataFrame, *, seed: int = 42, C: float = 1.0, test_size: float = 0.25
+) -> tuple[Any, dict[str, float]]:
+    """Fit :func:`build_pipeline` on a stratified split and measure it on the rest.
+
+    Args:
+        frame: raw records with the :data:`FEATURES` and the ``churn`` label.
+        seed: seeds the split and the classifier.
+        C: inverse regularisation strength.
+        test_size: share held out for the metrics, in (0, 1).
+
+    Returns:
+        ``(pipeline, metrics)``; metrics has ``roc_auc``, ``pr_auc``, ``accuracy``,
+        ``n_train``, ``n_test`` (floats).
+    """
+    from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must lie strictly between 0 and 1, got {test_size!r}")
+    X, y = prepare_features(frame), labels(frame)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, stratify=y, random_state=seed
+    )
+    pipeline = build_pipeline(seed=seed, C=C).fit(X_train, y_train)
+    scores = pipeline.predict_proba(X_test)[:, 1]
+    metrics = {
+        "roc_auc": float(roc_auc_score(y_test, scores)),
+        "pr_auc": float(average_precision_score(y_test, scores)),
+        "accuracy": float(accuracy_score(y_test, scores >= 0.5)),
+        "n_train": float(len(y_train)),
+        "n_test": float(len(y_test)),
+    }
+    return pipeline, metrics
+
+
+# -- the model directory ----------------------------------------------------------------
+@dataclass
+class LoadedModel:
+    """A model directory loaded once, ready to predict.
+
+    Attributes:
+        pipeline: the fitted scikit-learn pipeline.
+        version: the model version from ``model.json`` (shown in logs and headers).
+        threshold: the default decision threshold.
+        metadata: everything else ``model.json`` holds.
+    """
+
+    pipeline: Any
+    version: str
+    threshold: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def predict_proba(self, frame: pd.DataFrame) -> Any:
+        """Churn probabilities for raw records (preprocessed by :func:`prepare_features`)."""
+        return self.pipeline.predict_proba(prepare_features(frame))[:, 1]
+
+    def predict(self, frame: pd.DataFrame, threshold: float | None = None) -> list[dict[str, Any]]:
+        """Prediction objects for raw records: preprocess, score, :func:`postprocess`."""
+        return postprocess(self.predict_proba(frame), self.threshold if threshold is None else threshold)
+
+
+def save_model_dir(
+    pipeline: Any,
+    directory: str | Path,
+    *,
+    version: str = "1",
+    threshold: float = 0.5,
+    metrics: dict[str, float] | None = None,
+) -> Path:
+    """Write ``model.skops`` and ``model.json`` into ``directory`` (created if needed).
+
+    Args:
+        pipeline: a fitted pipeline from :func:`build_pipeline`.
+        directory: the model directory (a local path; upload it to Cloud Storage
+            to use it as a Vertex AI ``artifact_uri``).
+        version: a short version label, e.g. ``"1"`` or ``"2026-11-26"``.
+        threshold: the default decision threshold, strictly between 0 and 1.
+        metrics: evaluation metrics to record beside the model.
+
+    Returns:
+        The directory as a ``Path``.
+    """
+    import sklearn
+    import skops.io
+
+    postprocess([], threshold)  # validates the threshold
+    if not isinstance(version, str) or not version.strip():
+        raise ValueError(f"version must be a non-empty string, got {version!r}")
+    if not hasattr(pipeline, "predict_proba"):
+        raise TypeError(
+            f"pipeline must be a fitted classifier with predict_proba, got {type(pipeline).__name__}"
+        )
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    skops.io.dump(pipeline, folder / MODEL_FILE)
+    meta = {
+        "version": version.strip(),
+        "threshold": float(threshold),
+        "features": list(FEATURES),
+        "categories": {k: list(v) for k, v in CATEGORICAL_FEATURES.items()},
+        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+        "format": "skops",
+        "scikit_learn": sklearn.__version__,
+    }
+    (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def load_model_dir(directory: str | Path) -> LoadedModel:
+    """Load a model directory written by :func:`save_model_dir`.
+
+    Only scikit-learn's own types are trusted; anything else in the file makes
+    skops refuse it, which is the point of not using pickle.
+
+    Raises:
+        FileNotFoundError: if the folder or one of its two files is missing.
+        ValueError: if ``model.json`` is not valid or the file holds untrusted types.
+    """
+    import skops.io
+
+    folder = Path(directory)
+    for name in (MODEL_FILE, METADATA_FILE):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(
+                f"{folder / name} not found: a churn model directory holds {MODEL_FILE} and "
+                f"{METADATA_FILE} (build one with ds500.churn_model.build_reference_model_dir)"
+            )
+    try:
+        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+        version, threshold = str(meta["version"]), float(meta["threshold"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{folder / METADATA_FILE} is not a valid model description: {error}") from error
+    untrusted = skops.io.get_untrusted_types(file=folder / MODEL_FILE)
+    if untrusted:
+        raise ValueError(f"{folder / MODEL_FILE} holds types outside the allow-list: {untrusted}")
+    pipeline = skops.io.load(folder / MODEL_FILE)
+    return LoadedModel(pipeline=pipeline, version=version, threshold=threshold, metadata=meta)
+
+
+def build_reference_model_dir(
+    directory: str | Path,
+    *,
+    frame: pd.DataFrame | None = None,
+    version: str = "1",
+    seed: int = 42,
+    C: float = 1.0,
+) -> Path:
+    """Train the course's reference churn model and write its model directory.
+
+    Labs 11 and 14 start from this directory; lab 10 shows the same steps one by
+    one. It takes about a second on the 7,043-row fixture.
+
+    Args:
+        directory: where to write ``model.skops`` and ``model.json``.
+        frame: the training records; defaults to the ``telco_churn`` fixture.
+        version: the version label written to ``model.json``.
+        seed: seeds the split and the classifier.
+        C: inverse regularisation strength (a different ``C`` gives a "v2").
+
+    Returns:
+        The model directory.
+    """
+    if frame is None:
+        from ds500 import fixtures
+
+        frame = fixtures.load("telco_churn")
+    pipeline, metrics = train_model(frame, seed=seed, C=C)
+    return save_model_dir(pipeline, directory, version=version, metrics=metrics)
+
+
+# -- batch prediction -----------------------------------------------------------------
+def _read_records(source: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    suffix = source.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(source)
+    if suffix in (".jsonl", ".json"):
+        return pd.read_json(source, lines=True)
+    raise ValueError(f"batch_predict reads .csv or .jsonl files, got {source.name!r}")
+
+
+def batch_predict(
+    model_dir: str | Path | LoadedModel,
+    source: str | Path,
+    destination: str | Path,
+    *,
+    threshold: float | None = None,
+) -> pd.DataFrame:
+    """Score a file of records offline, by the same code path as the online service.
+
+    Like a Vertex AI batch prediction job with JSON Lines output, every output line
+    holds ``{"instance": {...}, "prediction": {...}}``.
+
+    Args:
+        model_dir: a model directory, or a model already loaded.
+        source: a ``.csv`` or ``.jsonl`` file with the :data:`FEATURES` columns.
+        destination: the ``.jsonl`` file to write.
+        threshold: overrides the model's default threshold.
+
+    Returns:
+        The input records with ``churn_probability`` and ``churn`` columns added.
+    """
+    import pandas as pd
+
+    model = model_dir if isinstance(model_dir, LoadedModel) else load_model_dir(model_dir)
+    source, destination = Path(source), Path(destination)
+    if not source.is_file():
+        raise FileNotFoundError(f"batch input {source} not found")
+    records = _read_records(source)
+    predictions = model.predict(records, threshold)
+    instances = records.loc[:, list(FEATURES)].astype(object).where(records[list(FEATURES)].notna(), None)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with destination.open("w", encoding="utf-8") as out:
+        for instance, prediction in zip(instances.to_dict(orient="records"), predictions, strict=True):
+            clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in instance.items()}
+            out.write(json.dumps({"instance": clean, "prediction": prediction}, default=_json_default) + "\n")
+    return records.assign(**pd.DataFrame(predictions, index=records.index))
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars to plain Python for ``json.dumps``."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

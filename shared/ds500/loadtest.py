@@ -1,0 +1,273 @@
+"""A small, bounded HTTP load generator for services running on this machine.
+
+Why: lab 11 measures how a prediction service behaves as concurrent clients grow
+(latency percentiles, throughput, the knee), and later labs reuse the same
+numbers. Dedicated tools (Locust, k6, JMeter) do this at scale from many machines;
+this module does the one thing a notebook needs, safely: it only talks to the
+loopback interface, and every run is bounded both in requests and in seconds, so a
+mistake cannot flood a real endpoint or hang a lab.
+
+Example::
+
+    from ds500 import loadtest
+    result = loadtest.run(server.predict_url, {"instances": [record]},
+                          concurrency=4, requests=200, max_seconds=5)
+    result.summary()   # {"concurrency": 4, "ok": 200, "throughput_rps": ..., "p99_ms": ...}
+
+Each of ``concurrency`` threads keeps one keep-alive connection (an
+``httpx.Client``) and sends requests back to back: a *closed* workload, where a new
+request leaves only when a previous one returned. Latency is measured on the
+client, from sending to the end of the response body.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["LOOPBACK_HOSTS", "LoadResult", "percentile", "run", "sweep"]
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+"""Hosts the generator accepts: this machine only."""
+
+MAX_CONCURRENCY = 256
+MAX_REQUESTS = 100_000
+MAX_SECONDS = 300.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0–100) by the nearest-rank method.
+
+    Why nearest rank: a reported p99 is then a latency some request really had,
+    and with 100 values p99 is the 99th smallest, not an interpolation.
+
+    Args:
+        values: the observations (not necessarily sorted).
+        q: the percentile, from 0 (exclusive) to 100 (inclusive).
+
+    Returns:
+        The value, or ``nan`` when ``values`` is empty.
+
+    Raises:
+        ValueError: if ``q`` is outside (0, 100].
+    """
+    if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q <= 100:
+        raise ValueError(f"q must be a number in (0, 100], got {q!r}")
+    if len(values) == 0:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return float(ordered[rank - 1])
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one bounded run measured.
+
+    Attributes:
+        concurrency: client threads, each with one connection.
+        ok: requests answered with a 2xx status.
+        errors: requests that failed (non-2xx, timeout or connection error).
+        elapsed_s: wall-clock seconds from the first request to the last answer.
+        latencies_ms: the latency of every successful request, in milliseconds.
+        stopped_by: ``"requests"`` if the request budget ran out first, else ``"time"``.
+    """
+
+    concurrency: int
+    ok: int
+    errors: int
+    elapsed_s: float
+    latencies_ms: tuple[float, ...] = field(repr=False)
+    stopped_by: str
+
+    @property
+    def throughput_rps(self) -> float:
+        """Successful requests per second over the run."""
+        return self.ok / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """A flat dict for a pandas row: counts, throughput, mean and p50/p95/p99 latency."""
+        lat = self.latencies_ms
+        return {
+            "concurrency": self.concurrency,
+            "ok": self.ok,
+            "errors": self.errors,
+            "seconds": round(self.elapsed_s, 3),
+            "throughput_rps": self.throughput_rps,
+            "mean_ms": sum(lat) / len(lat) if lat else math.nan,
+            "p50_ms": percentile(lat, 50),
+            "p95_ms": percentile(lat, 95),
+            "p99_ms": percentile(lat, 99),
+            "stopped_by": self.stopped_by,
+        }
+
+
+def _check_url(url: Any) -> str:
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a string such as 'http://127.0.0.1:8080/predict', got {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url must be an http(s) URL such as 'http://127.0.0.1:8080/predict', got {url!r}")
+    if parts.hostname not in LOOPBACK_HOSTS:
+        raise ValueError(
+            f"the load generator only targets this machine ({sorted(LOOPBACK_HOSTS)}), not "
+            f"{parts.hostname!r}: load-test a remote endpoint with a dedicated tool and its owner's consent"
+        )
+    return url
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
+def _check_seconds(name: str, value: Any, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= high:
+        raise ValueError(f"{name} must be a number of seconds in (0, {high:g}], got {value!r}")
+    return float(value)
+
+
+def run(
+    url: str,
+    payload: Mapping[str, Any],
+    *,
+    concurrency: int,
+    requests: int,
+    max_seconds: float = 10.0,
+    timeout_s: float = 5.0,
+    warmup: int = 0,
+) -> LoadResult:
+    """POST ``payload`` as JSON to ``url`` from ``concurrency`` threads, within bounds.
+
+    The run stops when ``requests`` requests have been sent or ``max_seconds`` have
+    passed, whichever comes first; requests in flight then finish (each within
+    ``timeout_s``). ``warmup`` requests are sent first, one at a time, and not
+    measured (the first calls of a process pay for lazy imports and connections).
+
+    Args:
+        url: a loopback URL, e.g. ``server.predict_url``.
+        payload: the JSON body, e.g. ``{"instances": [record]}``.
+        concurrency: client threads (1–256).
+        requests: the most requests to send (1–100,000).
+        max_seconds: the most seconds to keep sending (up to 300).
+        timeout_s: per-request timeout in seconds (up to 60).
+        warmup: unmeasured requests before the run (0–1,000).
+
+    Returns:
+        A :class:`LoadResult`.
+
+    Raises:
+        TypeError: if ``url`` is not a string or ``payload`` not a mapping.
+        ValueError: for a non-loopback URL or an argument out of range.
+    """
+    import httpx
+
+    url = _check_url(url)
+    if not isinstance(payload, Mapping):
+        raise TypeError(f"payload must be a JSON object (a dict), got {type(payload).__name__}")
+    concurrency = _check_int("concurrency", concurrency, 1, MAX_CONCURRENCY)
+    requests = _check_int("requests", requests, 1, MAX_REQUESTS)
+    max_seconds = _check_seconds("max_seconds", max_seconds, MAX_SECONDS)
+    timeout_s = _check_seconds("timeout_s", timeout_s, 60.0)
+    warmup = _check_int("warmup", warmup, 0, 1_000)
+    body = dict(payload)
+
+    with httpx.Client(timeout=timeout_s) as client:
+        for _ in range(warmup):
+            client.post(url, json=body)
+
+    lock = threading.Lock()
+    sent = 0
+    latencies: list[float] = []
+    errors = 0
+    # Connections are set up before the clock starts: the budget measures requests only.
+    clients = [httpx.Client(timeout=timeout_s) for _ in range(concurrency)]
+    start = time.perf_counter()
+    deadline = start + max_seconds
+
+    def worker(client: httpx.Client) -> None:
+        nonlocal sent, errors
+        with client:
+            while True:
+                with lock:
+                    if sent >= requests or time.perf_counter() >= deadline:
+                        return
+                    sent += 1
+                began = time.perf_counter()
+                try:
+                    response = client.post(url, json=body)
+                    good = 200 <= response.status_code < 300
+                except httpx.HTTPError:
+                    good = False
+                took_ms = (time.perf_counter() - began) * 1000.0
+                with lock:
+                    if good:
+                        latencies.append(took_ms)
+                    else:
+                        errors += 1
+
+    threads = [threading.Thread(target=worker, args=(client,), daemon=True) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    return LoadResult(
+        concurrency=concurrency,
+        ok=len(latencies),
+        errors=errors,
+        elapsed_s=elapsed,
+        latencies_ms=tuple(latencies),
+        stopped_by="requests" if sent >= requests else "time",
+    )
+
+
+def sweep(
+    url: str,
+    payload: Mapping[str, Any],
+    levels: Sequence[int],
+    *,
+    requests_per_level: int,
+    max_seconds_per_level: float = 5.0,
+    timeout_s: float = 5.0,
+    warmup: int = 5,
+) -> list[LoadResult]:
+    """:func:`run` once per concurrency level, in the order given.
+
+    Args:
+        url, payload, timeout_s: as for :func:`run`.
+        levels: concurrency levels, e.g. ``(1, 2, 4, 8, 16)``; at most 20 levels.
+        requests_per_level: the request budget of each level.
+        max_seconds_per_level: the time budget of each level.
+        warmup: unmeasured requests before the first level only.
+
+    Returns:
+        One :class:`LoadResult` per level.
+
+    Raises:
+        ValueError: for an empty or too long ``levels``, or any invalid level.
+    """
+    if isinstance(levels, str | bytes) or not isinstance(levels, Sequence) or not 1 <= len(levels) <= 20:
+        raise ValueError(f"levels must be a list of 1 to 20 concurrency levels, got {levels!r}")
+    for level in levels:
+        _check_int("every concurrency level", level, 1, MAX_CONCURRENCY)
+    results = []
+    for index, level in enumerate(levels):
+        results.append(
+            run(
+                url,
+                payload,
+                concurrency=level,
+                requests=requests_per_level,
+                max_seconds=max_seconds_per_level,
+                timeout_s=timeout_s,
+                warmup=warmup if index == 0 else 0,
+            )
+        )
+    return results

@@ -1,0 +1,520 @@
+"""The churn prediction microservice, following Vertex AI's custom-container contract.
+
+Why in the helper package: lab 10 builds and explains it, lab 11 load-tests and
+rolls it out, lab 14 scrapes its logs and metrics. They must all run the *same*
+service, and the bad-request handling needs unit tests.
+
+The contract (https://cloud.google.com/vertex-ai/docs/predictions/custom-container-requirements):
+
+- listen on ``AIP_HTTP_PORT`` (8080 by default);
+- answer health checks on ``AIP_HEALTH_ROUTE`` (200 once the model is loaded);
+- answer ``POST AIP_PREDICT_ROUTE`` with ``{"instances": [...], "parameters": {...}}``
+  → ``{"predictions": [...]}``;
+- load the model from ``AIP_STORAGE_URI`` (a ``gs://`` copy of the model's
+  ``artifact_uri`` on Vertex AI, a local folder here) once, at start-up.
+
+Bad requests get a 4xx whose ``error`` says what is wrong, never a 500. Each
+prediction request writes one JSON log line in the shape Cloud Logging ingests
+(``severity``, ``message``, ``httpRequest``, request id, latency, model version) and
+updates Prometheus metrics served on ``/metrics``.
+
+Run it::
+
+    AIP_STORAGE_URI=/tmp/churn-model python -m ds500.serving        # 0.0.0.0:8080
+
+or, from a notebook, as a subprocess on 127.0.0.1::
+
+    with ds500.serving.serve(model_dir) as server:
+        httpx.post(server.predict_url, json={"instances": [record]})
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Request  # module level: FastAPI resolves the string annotations here
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from ds500 import churn_model
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_INSTANCES",
+    "Instance",
+    "PredictRequest",
+    "RunningServer",
+    "ServiceConfig",
+    "create_app",
+    "create_app_from_env",
+    "free_port",
+    "main",
+    "read_logs",
+    "serve",
+]
+
+MAX_INSTANCES = 1000
+"""Largest batch one request may carry (``DS500_MAX_INSTANCES`` overrides it)."""
+MAX_BODY_BYTES = 1_500_000
+"""Largest request body: Vertex AI's online-prediction limit is 1.5 MB."""
+_LOGGER = "ds500.serving"
+
+
+# -- request schema -------------------------------------------------------------------
+def _instance_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "tenure": (int, Field(ge=0, le=1200, strict=True)),
+        "monthly_charges": (float, Field(ge=0, allow_inf_nan=False)),
+        # blank for customers not billed yet (tenure 0): as in the training data
+        "total_charges": (float | None, Field(default=None, ge=0, allow_inf_nan=False)),
+    }
+    for name in churn_model.BINARY_FEATURES:
+        fields[name] = (int, Field(ge=0, le=1))  # 0 or 1; strict: true/false are refused
+    for name, allowed in churn_model.CATEGORICAL_FEATURES.items():
+        fields[name] = (Literal[allowed], ...)  # type: ignore[valid-type]
+    return fields
+
+
+Instance = create_model(  # type: ignore[call-overload]
+    "Instance",
+    __config__=ConfigDict(extra="forbid", strict=True),
+    **_instance_fields(),
+)
+Instance.__doc__ = "One customer record, as the model expects it (schema from ds500.churn_model)."
+
+
+class Parameters(BaseModel):
+    """Optional request-wide settings: the decision threshold."""
+
+    model_config = ConfigDict(extra="forbid")
+    threshold: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
+
+
+class PredictRequest(BaseModel):
+    """The Vertex AI request body: ``instances`` plus optional ``parameters``."""
+
+    model_config = ConfigDict(extra="forbid")
+    instances: list[Instance] = Field(min_length=1)  # type: ignore[valid-type]
+    parameters: Parameters | None = None
+
+
+def _explain(error: ValidationError) -> str:
+    """One readable line per problem, e.g. ``instances[2].contract: Input should be ...``."""
+    lines = []
+    for item in error.errors(include_url=False)[:10]:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".")
+        got = item.get("input")
+        shown = "" if item["type"] == "missing" else f" (got {json.dumps(got, default=str)[:60]})"
+        lines.append(f"{where or 'body'}: {item['msg']}{shown}")
+    more = error.error_count() - len(lines)
+    if more > 0:
+        lines.append(f"... and {more} more problems")
+    return "; ".join(lines)
+
+
+# -- configuration ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Where the service listens and what it serves (from the ``AIP_*`` variables).
+
+    Attributes:
+        storage_uri: the model directory (``AIP_STORAGE_URI``): a local folder, or a
+            ``gs://`` URI downloaded once at start-up.
+        port: ``AIP_HTTP_PORT`` (8080).
+        health_route: ``AIP_HEALTH_ROUTE`` (``/health``).
+        predict_route: ``AIP_PREDICT_ROUTE`` (``/predict``).
+        max_instances: the largest batch accepted (``DS500_MAX_INSTANCES``).
+        host: the interface to bind; ``0.0.0.0`` in a container, ``127.0.0.1`` locally.
+    """
+
+    storage_uri: str
+    port: int = 8080
+    health_route: str = "/health"
+    predict_route: str = "/predict"
+    max_instances: int = MAX_INSTANCES
+    host: str = "0.0.0.0"  # nosec B104 - a container must listen on all interfaces
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.storage_uri, str) or not self.storage_uri.strip():
+            raise ValueError("AIP_STORAGE_URI is empty: point it at the model directory")
+        if not isinstance(self.port, int) or not 0 < self.port < 65536:
+            raise ValueError(f"AIP_HTTP_PORT must be a port number 1-65535, got {self.port!r}")
+        for name in ("health_route", "predict_route"):
+            route = getattr(self, name)
+            if not isinstance(route, str) or not route.startswith("/"):
+                raise ValueError(f"{name} must be a path starting with '/', got {route!r}")
+        if self.health_route == self.predict_route:
+            raise ValueError("the health and predict routes must differ")
+        if not isinstance(self.max_instances, int) or self.max_instances < 1:
+            raise ValueError(f"max_instances must be a positive integer, got {self.max_instances!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceConfig:
+        """Read the ``AIP_*`` variables (and ``DS500_MAX_INSTANCES``, ``DS500_HOST``)."""
+        env = os.environ if env is None else env
+        try:
+            port = int(env.get("AIP_HTTP_PORT", "8080"))
+            max_instances = int(env.get("DS500_MAX_INSTANCES", str(MAX_INSTANCES)))
+        except ValueError as error:
+            raise ValueError(f"AIP_HTTP_PORT and DS500_MAX_INSTANCES must be integers: {error}") from error
+        return cls(
+            storage_uri=env.get("AIP_STORAGE_URI", ""),
+            port=port,
+            health_route=env.get("AIP_HEALTH_ROUTE", "/health"),
+            predict_route=env.get("AIP_PREDICT_ROUTE", "/predict"),
+            max_instances=max_instances,
+            host=env.get("DS500_HOST", "0.0.0.0"),  # nosec B104
+        )
+
+
+def _local_model_dir(uri: str) -> Path:
+    """A local folder for ``uri``: itself, or a download of a ``gs://`` prefix."""
+    if not uri.startswith("gs://"):
+        return Path(uri)
+    from google.cloud import storage  # only on Vertex AI, where AIP_STORAGE_URI is gs://
+
+    bucket_name, _, prefix = uri[len("gs://") :].partition("/")
+    target = Path(tempfile.mkdtemp(prefix="model-"))
+    for blob in storage.Client().list_blobs(bucket_name, prefix=prefix.rstrip("/") + "/"):
+        name = blob.name[len(prefix.rstrip("/")) + 1 :]
+        if name and "/" not in name:
+            blob.download_to_filename(target / name)
+    return target
+
+
+# -- observability ----------------------------------------------------------------------
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the field names Cloud Logging understands.
+
+    On Cloud Run, GKE and Vertex AI, a JSON line on stdout becomes a structured log
+    entry: ``severity`` sets the level, ``message`` the summary, ``httpRequest`` the
+    request panel, and every other key lands in ``jsonPayload`` (filterable).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": record.levelname.replace("WARN", "WARNING").replace("WARNINGING", "WARNING"),
+            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "logger": record.name,
+        }
+        entry.update(getattr(record, "fields", {}))
+        return json.dumps(entry, default=str)
+
+
+def _logger() -> logging.Logger:
+    logger = logging.getLogger(_LOGGER)
+    if not any(getattr(h, "_ds500", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(_JsonFormatter())
+        handler._ds500 = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+class _Metrics:
+    """The service's Prometheus metrics, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "churn_requests",
+            "HTTP requests by route and status code",
+            ["route", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "churn_request_latency_seconds",
+            "Prediction request latency",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+            registry=self.registry,
+        )
+        self.instances = Counter("churn_instances", "Instances scored", registry=self.registry)
+        self.probability = Histogram(
+            "churn_prediction_probability",
+            "Predicted churn probability (the prediction distribution)",
+            buckets=tuple(round(0.1 * i, 1) for i in range(1, 11)),
+            registry=self.registry,
+        )
+        self.positives = Counter(
+            "churn_predictions", "Predictions by predicted class", ["churn"], registry=self.registry
+        )
+
+
+# -- the app ------------------------------------------------------------------------
+def create_app(config: ServiceConfig) -> Any:
+    """Build the FastAPI app; the model is loaded here, once, before serving.
+
+    Args:
+        config: from :meth:`ServiceConfig.from_env` or built directly.
+
+    Returns:
+        A ``fastapi.FastAPI`` with the health, predict and ``/metrics`` routes.
+
+    Raises:
+        FileNotFoundError / ValueError: if the model directory cannot be loaded (the
+            container then fails to start, which Vertex AI reports at deploy time).
+    """
+    import pandas as pd
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse, Response
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    if not isinstance(config, ServiceConfig):
+        raise TypeError(f"create_app needs a ServiceConfig, got {type(config).__name__}")
+    model = churn_model.load_model_dir(_local_model_dir(config.storage_uri))
+    metrics, log = _Metrics(), _logger()
+    app = FastAPI(title="churn-predictor", version=model.version, docs_url=None, redoc_url=None)
+    app.state.model, app.state.metrics, app.state.config = model, metrics, config
+
+    def error(code: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=code)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Any:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id, request.state.fields = request_id, {}
+        start = time.perf_counter()
+        response = await call_next(request)
+        latency = time.perf_counter() - start
+        path = request.url.path
+        route = {config.predict_route: "predict", config.health_route: "health", "/metrics": "metrics"}
+        metrics.requests.labels(route.get(path, "other"), str(response.status_code)).inc()
+        response.headers["x-request-id"] = request_id
+        response.headers["x-model-version"] = model.version
+        if path == config.predict_route:
+            metrics.latency.observe(latency)
+        if path == config.predict_route or response.status_code >= 400:
+            severity = logging.INFO if response.status_code < 400 else logging.WARNING
+            fields = {
+                "request_id": request_id,
+                "model_version": model.version,
+                "latency_ms": round(latency * 1000, 3),
+                "status": response.status_code,
+                "httpRequest": {
+                    "requestMethod": request.method,
+                    "requestUrl": path,
+                    "status": response.status_code,
+                    "latency": f"{latency:.6f}s",
+                },
+                "logging.googleapis.com/labels": {"model_version": model.version},
+                **request.state.fields,
+            }
+            log.log(severity, f"{request.method} {path} {response.status_code}", extra={"fields": fields})
+        return response
+
+    @app.get(config.health_route)
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "model_version": model.version}
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(config.predict_route)
+    async def predict(request: Request) -> Any:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return error(413, f"request body is {len(body):,} bytes; the limit is {MAX_BODY_BYTES:,}")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return error(400, f"the request body is not valid JSON: {exc}")
+        if not isinstance(payload, dict) or "instances" not in payload:
+            return error(400, 'the body must be a JSON object {"instances": [...], "parameters": {...}}')
+        n = len(payload["instances"]) if isinstance(payload["instances"], list) else 0
+        if n > config.max_instances:
+            return error(413, f"{n:,} instances in one request; the limit is {config.max_instances:,}")
+        try:
+            parsed = PredictRequest.model_validate(payload)
+        except ValidationError as exc:
+            request.state.fields["problem"] = _explain(exc)
+            return error(422, _explain(exc))
+        frame = pd.DataFrame([i.model_dump() for i in parsed.instances])
+        threshold = parsed.parameters.threshold if parsed.parameters else None
+        predictions = model.predict(frame, threshold)
+        metrics.instances.inc(len(predictions))
+        for p in predictions:
+            metrics.probability.observe(p["churn_probability"])
+            metrics.positives.labels(str(p["churn"]).lower()).inc()
+        request.state.fields["instances"] = len(predictions)
+        return {"predictions": predictions}
+
+    return app
+
+
+def create_app_from_env() -> Any:
+    """``create_app(ServiceConfig.from_env())``: the factory uvicorn's workers call."""
+    return create_app(ServiceConfig.from_env())
+
+
+def main() -> None:
+    """Serve with uvicorn, configured by the ``AIP_*`` variables (the container's command).
+
+    ``DS500_WORKERS`` (default 1) starts several worker processes, each loading the
+    model once; each keeps its own Prometheus counters.
+    """
+    import uvicorn
+
+    config = ServiceConfig.from_env()
+    workers = int(os.environ.get("DS500_WORKERS", "1"))
+    uvicorn.run(
+        "ds500.serving:create_app_from_env",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=workers,
+        access_log=False,  # the app writes its own structured request log
+        log_level="warning",
+    )
+
+
+# -- a local server for notebooks and tests ------------------------------------------------
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A service started by :func:`serve`.
+
+    Attributes:
+        url: the base URL, e.g. ``http://127.0.0.1:49152``.
+        predict_url, health_url, metrics_url: the three routes.
+        process: the ``subprocess.Popen`` of the uvicorn server.
+        log_path: the file that receives the service's JSON log lines (stdout).
+    """
+
+    url: str
+    predict_url: str
+    health_url: str
+    metrics_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def logs(self) -> list[dict[str, Any]]:
+        """The structured log entries written so far (see :func:`read_logs`)."""
+        return read_logs(self.log_path)
+
+
+def read_logs(path: str | Path) -> list[dict[str, Any]]:
+    """Parse a log file of JSON lines; lines that are not JSON objects are skipped."""
+    entries = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries
+
+
+@contextlib.contextmanager
+def serve(
+    model_dir: str | Path,
+    *,
+    port: int | None = None,
+    workers: int = 1,
+    health_route: str = "/health",
+    predict_route: str = "/predict",
+    max_instances: int = MAX_INSTANCES,
+    log_path: str | Path | None = None,
+    startup_timeout: float = 180.0,
+) -> Iterator[RunningServer]:
+    """Start the real service (``python -m ds500.serving``) on 127.0.0.1 in a subprocess.
+
+    It sets the ``AIP_*`` variables exactly as Vertex AI would, waits until the
+    health route answers 200, yields a :class:`RunningServer`, and on exit stops
+    the server with SIGTERM (uvicorn finishes in-flight requests), then SIGKILL
+    after 10 s if needed.
+
+    Args:
+        model_dir: a local model directory (:func:`ds500.churn_model.save_model_dir`).
+        port: the port on 127.0.0.1; a free one by default.
+        workers: uvicorn worker processes.
+        health_route, predict_route: the routes to configure.
+        max_instances: the largest batch accepted.
+        log_path: where the JSON logs go; a temporary file by default.
+        startup_timeout: seconds to wait for a healthy server.
+
+    Raises:
+        FileNotFoundError: if ``model_dir`` is not a model directory.
+        RuntimeError: if the server exits or is not healthy in time (with its stderr).
+    """
+    import httpx
+
+    if not isinstance(workers, int) or not 1 <= workers <= 16:
+        raise ValueError(f"workers must be an integer from 1 to 16, got {workers!r}")
+    model_dir = Path(model_dir).resolve()
+    if not (model_dir / churn_model.MODEL_FILE).is_file():
+        raise FileNotFoundError(f"{model_dir} is not a churn model directory (no {churn_model.MODEL_FILE})")
+    port = free_port() if port is None else port
+    ServiceConfig(str(model_dir), port, health_route, predict_route, max_instances, "127.0.0.1")
+    log_file = (
+        Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="churn-service-", suffix=".log")[1])
+    )
+    err_file = log_file.with_suffix(".stderr")
+    env = {
+        **os.environ,
+        "AIP_HTTP_PORT": str(port),
+        "AIP_HEALTH_ROUTE": health_route,
+        "AIP_PREDICT_ROUTE": predict_route,
+        "AIP_STORAGE_URI": str(model_dir),
+        "DS500_MAX_INSTANCES": str(max_instances),
+        "DS500_WORKERS": str(workers),
+        "DS500_HOST": "127.0.0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    src = str(Path(__file__).resolve().parents[1])  # make ds500 importable even if not installed
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    base = f"http://127.0.0.1:{port}"
+    with log_file.open("ab") as out, err_file.open("wb") as err:
+        process = subprocess.Popen([sys.executable, "-m", "ds500.serving"], env=env, stdout=out, stderr=err)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"the service exited with code {process.returncode} before it was healthy:\n"
+                    + err_file.read_text(errors="replace")[-2000:]
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + health_route, timeout=1.0).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the service was not healthy within {startup_timeout:g} s")
+            time.sleep(0.1)
+        yield RunningServer(
+            base, base + predict_route, base + health_route, base + "/metrics", process, log_file
+        )
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+if __name__ == "__main__":
+    main()
