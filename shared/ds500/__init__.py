@@ -31,6 +31,7 @@ _LAZY_SUBMODULES = {
     "churn_pipeline",
     "cloud",
     "corpus",
+    "drift",
     "examguide",
     "fixtures",
     "grading",
