@@ -20,7 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_S = 240
-SOLUTIONS = ["solutions/01_problem_framing.ipynb"]
+SOLUTIONS = [
+    "solutions/01_problem_framing.ipynb",
+    "solutions/10_serving_microservices.ipynb",  # starts a real server from the kernel
+    "solutions/17_practice_exam.ipynb",
+]
 """Solutions run end to end in the browser (a sample: each costs its run time)."""
 
 
