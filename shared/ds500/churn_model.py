@@ -355,6 +355,11 @@ def save_model_dir(
     return folder
 
 
+SKLEARN_INTERNAL_TYPES = frozenset({"sklearn.compose._column_transformer._RemainderColsList"})
+"""scikit-learn's own helper types that skops does not trust by default in some versions
+(1.5-1.6 keep the column transformer's remainder columns in this list subclass)."""
+
+
 def load_model_dir(directory: str | Path) -> LoadedModel:
     """Load a model directory written by :func:`save_model_dir`.
 
@@ -379,10 +384,11 @@ def load_model_dir(directory: str | Path) -> LoadedModel:
         version, threshold = str(meta["version"]), float(meta["threshold"])
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{folder / METADATA_FILE} is not a valid model description: {error}") from error
-    untrusted = skops.io.get_untrusted_types(file=folder / MODEL_FILE)
+    found = skops.io.get_untrusted_types(file=folder / MODEL_FILE)
+    untrusted = [name for name in found if name not in SKLEARN_INTERNAL_TYPES]
     if untrusted:
         raise ValueError(f"{folder / MODEL_FILE} holds types outside the allow-list: {untrusted}")
-    pipeline = skops.io.load(folder / MODEL_FILE)
+    pipeline = skops.io.load(folder / MODEL_FILE, trusted=list(found))
     return LoadedModel(pipeline=pipeline, version=version, threshold=threshold, metadata=meta)
 
 
