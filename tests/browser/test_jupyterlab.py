@@ -183,10 +183,15 @@ def _exercises(relative: str) -> list[str]:
 def _open(browser: Any, server: Any, relative: str) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(server.lab_url(relative))
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    _notebook(page).locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     # The kernel named by the notebook's kernelspec started by itself and is ready.
     _kernel_status(page, "Idle").wait_for(timeout=90_000)
     return page
+
+
+def _notebook(page: Any) -> Any:
+    """The notebook on show: JupyterLab restores earlier tabs, hidden, in the same workspace."""
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
 
 
 def _kernel_status(page: Any, status: str) -> Any:
@@ -204,10 +209,11 @@ def _run_all(page: Any) -> float:
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     # The first code cell gets execution count 1 once the kernel has taken the request.
-    page.locator(".jp-InputPrompt", has_text=re.compile(r"^\[1\]:$")).first.wait_for(timeout=60_000)
+    first_count = _notebook(page).locator(".jp-InputPrompt", has_text=re.compile(r"^\[1\]:$"))
+    first_count.first.wait_for(timeout=60_000)
     deadline = start + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
-        busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
+        busy = _notebook(page).locator(".jp-InputPrompt", has_text="[*]").count()
         if busy == 0 and _kernel_status(page, "Idle").count():
             return time.monotonic() - start
         page.wait_for_timeout(500)
@@ -215,7 +221,7 @@ def _run_all(page: Any) -> float:
 
 
 def _outputs(page: Any) -> str:
-    return "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+    return "\n".join(_notebook(page).locator(".jp-OutputArea-output").all_inner_texts())
 
 
 @pytest.mark.parametrize("relative", SOLUTIONS)
@@ -229,10 +235,10 @@ def test_solution_runs_clean_in_jupyterlab(
     text = _outputs(page)
     assert not _kernel_dialog(page)
     assert "Traceback" not in text and not re.search(r"^\w*Error\b", text, re.M), text[-3000:]
-    assert page.locator(".jp-OutputArea-output img").count() >= 1, "no plot was rendered"
+    assert _notebook(page).locator(".jp-OutputArea-output img").count() >= 1, "no plot was rendered"
     for number in _exercises(relative):
         assert f"✅ Exercise {number} passed." in text, f"the pass message of exercise {number} is missing"
-    page.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
+    _notebook(page).locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
     screenshot(page, relative.replace("/", "_").removesuffix(".ipynb"))
     page.close()
 
@@ -249,7 +255,7 @@ def test_untouched_lab_stops_at_the_first_exercise(
     assert "NameError" not in text, "a bare NameError reached the student"
     for number in _exercises(relative)[1:]:
         assert f"Exercise {number}" not in text, f"execution went on past exercise 1 to exercise {number}"
-    failure = page.locator(".jp-OutputArea-output", has_text="❌ Exercise 1").first
+    failure = _notebook(page).locator(".jp-OutputArea-output", has_text="❌ Exercise 1").first
     failure.scroll_into_view_if_needed()
     screenshot(page, relative.replace("/", "_").removesuffix(".ipynb"))
     page.close()
