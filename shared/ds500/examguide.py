@@ -43,9 +43,13 @@ __all__ = [
     "ExamGuide",
     "Section",
     "Subsection",
+    "COVERAGE_END",
+    "COVERAGE_START",
     "coverage",
+    "coverage_markdown",
     "format_coverage",
     "load",
+    "question_counts",
 ]
 
 VERSIONS: tuple[str, ...] = ("2024-10", "2026-06")
