@@ -68,11 +68,57 @@ class CloudContext:
     credentials: Any
     staging_bucket: str | None = None
     experiment: str | None = None
+    local: Any = None
 
     @property
     def dry_run(self) -> bool:
         """True when nothing is sent to Google Cloud (``not run_on_gcp``)."""
         return not self.run_on_gcp
+
+    @property
+    def api_endpoint(self) -> str:
+        """Where the SDKs send requests offline (the stand-in), or ``""`` on Google Cloud."""
+        return self.local.url if self.local is not None else ""
+
+    def client_options(self, service: str = "aiplatform") -> dict[str, str]:
+        """``client_options`` for a GAPIC client of ``service``, online or offline.
+
+        Online: the regional endpoint where the service needs one
+        (``{region}-aiplatform.googleapis.com``, ``modelarmor.{region}.rep.googleapis.com``),
+        else ``{}`` (the global default). Offline: the stand-in on loopback.
+        """
+        if self.local is not None:
+            return {"api_endpoint": self.local.url}
+        regional = {"aiplatform": f"{self.region}-aiplatform.googleapis.com",
+                    "modelarmor": f"modelarmor.{self.region}.rep.googleapis.com"}
+        return {"api_endpoint": regional[service]} if service in regional else {}
+
+    def client(self, client_class: Any, service: str = "aiplatform", **kwargs: Any) -> Any:
+        """Build a GAPIC client (``aiplatform_v1.JobServiceClient``, ``dlp_v2.DlpServiceClient`` ...).
+
+        The one difference offline is where it points: the stand-in, over REST (it
+        speaks JSON, not gRPC). Online it is the client with your credentials.
+        """
+        options = {**self.client_options(service), **kwargs.pop("client_options", {})}
+        if self.local is not None:
+            kwargs.setdefault("transport", "rest")
+        return client_class(credentials=self.credentials, client_options=options or None, **kwargs)
+
+    def storage_client(self) -> Any:
+        """A ``google.cloud.storage.Client`` (offline: the stand-in's storage emulator)."""
+        from google.cloud import storage
+
+        return storage.Client(project=self.project_id, credentials=self.credentials)
+
+    def leftovers(self) -> list[str]:
+        """Offline: what the lab created and has not deleted (resource names, ``gs://`` objects).
+
+        Online this is Google Cloud's business: use the console or ``gcloud`` to check.
+        """
+        if self.local is None:
+            raise CloudSetupError("leftovers() lists the local stand-in's resources; on Google Cloud "
+                                  "check the console or `gcloud ai ... list` instead")
+        return self.local.leftovers()
 
 
 # -- validation -------------------------------------------------------------------
@@ -254,19 +300,29 @@ def context(
 def _offline_context(
     project_id: str, region: str, staging_bucket: str | None, experiment: str | None
 ) -> CloudContext:
+    """Point every SDK at the local stand-in on loopback (started on first use)."""
+    import os
+
     offline.set_no_gce_check(True)
     aiplatform = _import_aiplatform()
     from google.auth.credentials import AnonymousCredentials
 
+    from ds500.localcloud import display, server
+
+    local = server.running()
+    os.environ["STORAGE_EMULATOR_HOST"] = local.storage_url  # google-cloud-storage reads it
     credentials = AnonymousCredentials()
-    # No experiment here: init(experiment=...) would call Vertex AI Experiments.
+    # No experiment here: init(experiment=...) looks it up, and the lab creates it first.
     aiplatform.init(
         project=project_id,
         location=region,
         credentials=credentials,
         staging_bucket=staging_bucket,
+        api_endpoint=local.url,
+        api_transport="rest",
     )
-    return CloudContext(False, project_id, region, credentials, staging_bucket, experiment)
+    display.watch(local)
+    return CloudContext(False, project_id, region, credentials, staging_bucket, experiment, local)
 
 
 def bigquery_client(ctx: CloudContext, *, location: str | None = None) -> Any:
