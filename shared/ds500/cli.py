@@ -12,6 +12,7 @@ broken, so the same commands serve maintainers and CI::
     ds500 fixtures verify           check data/ against data/MANIFEST.json
     ds500 fixtures rebuild [--check]  rebuild data/ from its sources
     ds500 execute NB... [--jobs N]  run notebooks; wall time and peak memory
+    ds500 local-cloud               run the local Google Cloud stand-in in this terminal
 """
 
 from __future__ import annotations
@@ -179,11 +180,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default: 900)")
     p.set_defaults(func=_grade)
 
+    p = sub.add_parser("local-cloud", help="run the local Google Cloud stand-in in the foreground")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: Ctrl+C)")
+    p.set_defaults(func=_local_cloud)
+
     p = sub.add_parser("fixtures", help="verify or rebuild data/")
     p.add_argument("action", choices=["verify", "rebuild"])
     p.add_argument("--check", action="store_true", help="rebuild into a temporary folder and compare")
     p.set_defaults(func=_fixtures)
     return parser
+
+
+def _local_cloud(args: argparse.Namespace) -> int:
+    import time
+
+    from ds500.localcloud import LocalCloud
+
+    if args.seconds is not None and args.seconds <= 0:
+        print("--seconds must be positive")
+        return 2
+    cloud = LocalCloud().start()
+    print("local Google Cloud stand-in (nothing is created or billed in Google Cloud)")
+    print(f"  API:           {cloud.url}")
+    print(f"  Cloud Storage: {cloud.storage_url}")
+    print("Point a Python session at it:")
+    print(f"  export STORAGE_EMULATOR_HOST={cloud.storage_url}")
+    print("  aiplatform.init(project=..., location=..., credentials=AnonymousCredentials(),")
+    print(f"                  api_endpoint=\"{cloud.url}\", api_transport=\"rest\")")
+    print("Requests are printed as they arrive; Ctrl+C stops.", flush=True)
+    shown, started = 0, time.monotonic()
+    try:
+        while args.seconds is None or time.monotonic() - started < args.seconds:
+            for entry in cloud.log.since(shown):
+                print(entry.as_text(), flush=True)
+            shown = cloud.log.position()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cloud.stop()
+    print("stopped; left behind:", cloud.leftovers() or "nothing")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,23 @@ def trim(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def _news(request: Any, response: Any) -> Any:
+    """What an answer says beyond its request: a created resource echoes its body, so only the
+    fields the service added or changed (name, state, times ...) are worth showing; an answer to a
+    GET shows its top-level scalar fields and the size of its lists."""
+    if not isinstance(response, dict) or "error" in response:
+        return response
+    if isinstance(request, dict) and request:
+        return {k: v for k, v in response.items() if request.get(k) != v}
+    short: dict[str, Any] = {}
+    for key, value in response.items():
+        if isinstance(value, list):
+            short[key] = f"[{len(value)} items]"
+        elif not isinstance(value, dict):
+            short[key] = value
+    return short
+
+
 @dataclass(frozen=True)
 class Entry:
     """One request and its answer."""
@@ -49,12 +66,13 @@ class Entry:
         return f"{self.method} {self.path} -> {self.status}"
 
     def as_text(self) -> str:
-        """The line plus the trimmed JSON bodies, indented."""
+        """The line plus the trimmed request body and what the answer adds to it."""
         parts = [self.line()]
         if self.request not in (None, {}, ""):
             parts.append("  request:  " + json.dumps(trim(self.request), ensure_ascii=False, default=str))
-        if self.response not in (None, {}, ""):
-            parts.append("  response: " + json.dumps(trim(self.response), ensure_ascii=False, default=str))
+        answer = _news(self.request, self.response)
+        if answer not in (None, {}, ""):
+            parts.append("  response: " + json.dumps(trim(answer), ensure_ascii=False, default=str))
         return "\n".join(parts)
 
 

@@ -100,8 +100,13 @@ class Collection:
             local work; gets the resource before it is stored, returns it.
         on_get: called on every get (e.g. to wait briefly for a local job).
         verbs: custom methods; ``"cancel"`` for ``{name}:cancel`` and ``":upload"``
-            for ``{collection}:upload``.
+            for ``{collection}:upload`` (POST); ``"GET listVersions"`` for another HTTP method.
+        methods: standard methods on one resource that the service answers itself, by
+            HTTP method (``{"GET": ..., "DELETE": ...}``): a name with ``@version``, or a
+            delete with preconditions.
         initial_state: the ``state`` a created resource starts in, if any.
+        matches: a list filter the generic one cannot read (Vertex ML Metadata's
+            ``in_context("...")``, ``parent_contexts:"..."``); ``(call, resource, filter) -> bool``.
     """
 
     path: str
@@ -115,7 +120,9 @@ class Collection:
     on_create: Callable[[Call, dict[str, Any]], dict[str, Any]] | None = None
     on_get: Callable[[Call, dict[str, Any]], dict[str, Any]] | None = None
     verbs: dict[str, Handler] = field(default_factory=dict)
+    methods: dict[str, Handler] = field(default_factory=dict)
     initial_state: str = ""
+    matches: Callable[[Call, dict[str, Any], str], bool] | None = None
 
     @property
     def key(self) -> str:
@@ -177,10 +184,14 @@ class Router:
         store = call.cloud.store
         if call.verb:
             key = call.verb if call.name else ":" + call.verb
-            handler = collection.verbs.get(key)
-            if handler is None or call.method != "POST" and key not in ("get", ":list"):
+            handler = collection.verbs.get(f"{call.method} {key}")  # e.g. "GET listVersions"
+            if handler is None and (call.method == "POST" or key in ("get", ":list")):
+                handler = collection.verbs.get(key)
+            if handler is None:
                 raise unimplemented(call.method, f"/{call.version}/{call.path}:{call.verb}")
             return handler(call)
+        if call.name and "/operations/" not in call.name and call.method in collection.methods:
+            return collection.methods[call.method](call)
         if call.method == "POST" and not call.name:
             return self.create(collection, call)
         if call.method == "GET" and call.name:
@@ -191,7 +202,10 @@ class Router:
         if call.method == "GET":
             found = store.children(call.parent, collection.key)
             if call.query.get("filter"):
-                found = [r for r in found if _matches(r, call.query["filter"])]
+                if collection.matches:
+                    found = [r for r in found if collection.matches(call, r, call.query["filter"])]
+                else:
+                    found = [r for r in found if _matches(r, call.query["filter"])]
             return {collection.key: found} if found else {}
         if call.method == "DELETE" and call.name:
             store.delete(call.name)
@@ -231,6 +245,16 @@ class Router:
         if collection.lro_create:
             return store.operation(name, created, collection.type_for(call.version))
         return created
+
+    def readable(self, call: Call) -> dict[str, Any]:
+        """The body as the log shows it: a created resource with enum names instead of numbers."""
+        collection = self.collections.get(call.collection_path)
+        if call.method == "POST" and not call.verb and not call.name and collection and collection.resource_type:
+            try:
+                return normalize(collection.type_for(call.version), call.body)
+            except GoogleError:
+                return call.body
+        return call.body
 
     def raise_for(self, error: Exception) -> GoogleError:
         """Any other exception is a stand-in bug: say so (HTTP 500, INTERNAL)."""

@@ -111,6 +111,7 @@ class LocalCloud:
             return self._logged(method, path, None, error.code, error.body())
         try:
             call = Router.parse(method, path, body if isinstance(body, dict) else {}, query, self)
+            body = self.router.readable(call)
             return self._logged(method, path, body, 200, self.router.dispatch(call))
         except GoogleError as error:
             return self._logged(method, path, body, error.code, error.body())
