@@ -1,12 +1,15 @@
-"""``RUN_ON_GCP`` helpers: the real Google Cloud SDKs, online or as a dry run.
+"""``RUN_ON_GCP``: where the real Google Cloud SDKs send their requests.
 
-Why: the exam is about Vertex AI and BigQuery, so the labs build the *real* SDK
-objects (``aiplatform.CustomJob``, ``bigquery.QueryJobConfig`` ...). With
-``RUN_ON_GCP = False`` (the default, and always in the test suite) those objects are
-built with anonymous credentials and shown as a dry run: the student sees exactly
-the request the SDK would send, nothing is sent, and no response is ever faked.
-With ``RUN_ON_GCP = True`` the same cell initialises the SDK with the student's own
-credentials and project, and the lab goes on to submit.
+Why: a cloud cell is the code a student runs on Google Cloud, written once. With
+``RUN_ON_GCP = True``, :func:`context` initialises the SDKs with the student's
+credentials and project. With ``RUN_ON_GCP = False`` (the default, and always in the
+test suite) it starts the local Google Cloud stand-in (:mod:`ds500.localcloud`) on
+loopback and points the same SDKs at it with anonymous credentials, so the same cell
+runs offline, bills nothing and shows the requests it sent.
+
+BigQuery is not served by the stand-in yet: :func:`bigquery_client` builds a real
+client, and the BigQuery cells keep their ``RUN_ON_GCP`` guard, showing their SQL
+(:func:`show_sql`) and job configurations (:func:`show_dry_run`) offline.
 
 Nothing here imports ``google.cloud.aiplatform`` or ``bigquery`` at import time
 (they take a second or more); :func:`context` and :func:`bigquery_client` do.
@@ -211,15 +214,14 @@ def context(
     staging_bucket: str | None = None,
     experiment: str | None = None,
 ) -> CloudContext:
-    """Initialise the Vertex AI SDK for a dry run or for real, and say which.
+    """Point the Google Cloud SDKs at your project, or at the local stand-in, and say which.
 
-    Offline (``run_on_gcp=False``): credentials are
-    ``google.auth.credentials.AnonymousCredentials()``, the project defaults to
-    ``"ds500-dry-run"``, ``NO_GCE_CHECK=true`` stops google-auth probing the metadata
-    server, and ``aiplatform.init`` is called so that jobs *construct* offline (they
-    must never be submitted). ``experiment`` is ignored offline because
-    ``aiplatform.init(experiment=...)`` looks the experiment up in Vertex AI
-    Experiments, i.e. it calls the service.
+    Offline (``run_on_gcp=False``): starts the stand-in of this process (once), sets
+    ``STORAGE_EMULATOR_HOST`` for google-cloud-storage, sets ``NO_GCE_CHECK=true`` so
+    google-auth does not probe the metadata server, and calls ``aiplatform.init`` with
+    anonymous credentials, ``api_endpoint`` = the stand-in and ``api_transport="rest"``.
+    The project defaults to ``"ds500-dry-run"``. ``experiment`` is not passed to
+    ``aiplatform.init`` (it looks the experiment up): a lab creates it first.
 
     Online (``run_on_gcp=True``): needs ``project_id``, refuses to run when the
     offline guard is requested (``DS500_OFFLINE=1``, the test environment), takes
