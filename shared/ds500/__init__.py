@@ -37,6 +37,7 @@ _LAZY_SUBMODULES = {
     "grading",
     "labgen",
     "loadtest",
+    "localcloud",
     "offline",
     "practice",
     "quiz",
