@@ -107,6 +107,30 @@ class CloudContext:
             kwargs.setdefault("transport", "rest")
         return client_class(credentials=self.credentials, client_options=options or None, **kwargs)
 
+    def genai_client(self, location: str | None = None) -> Any:
+        """A ``google.genai.Client`` for Gemini on Vertex AI (offline: the stand-in).
+
+        Args:
+            location: where the models are served; Gemini 3 models use ``"global"``.
+                Defaults to the context's region.
+
+        Offline the client sends to the stand-in with a fixed local bearer token (the
+        Gen AI SDK refuses anonymous credentials); see ``ds500.localcloud.genai`` for
+        what is simulated there.
+        """
+        from google import genai
+        from google.genai import types
+
+        location = _optional_str("location", location) or self.region
+        if self.local is None:
+            return genai.Client(vertexai=True, project=self.project_id, location=location,
+                                credentials=self.credentials)
+        from google.oauth2.credentials import Credentials
+
+        return genai.Client(vertexai=True, project=self.project_id, location=location,
+                            credentials=Credentials(token="ds500-local-stand-in"),
+                            http_options=types.HttpOptions(base_url=self.local.url))
+
     def storage_client(self) -> Any:
         """A ``google.cloud.storage.Client`` (offline: the stand-in's storage emulator)."""
         from google.cloud import storage
