@@ -273,10 +273,7 @@ def test_deidentify_rules(dlp_client, kwargs, words) -> None:
 # -- Cloud Logging ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def logs(ctx):
-    from google.cloud import logging as cloud_logging
-
-    return cloud_logging.Client(project=ctx.project_id, credentials=ctx.credentials, _use_grpc=False,
-                                client_options=ctx.client_options("logging"))
+    return ctx.logging_client()
 
 
 def test_admin_activity_entries_come_from_the_calls_made(logs, armor) -> None:
@@ -308,3 +305,18 @@ def test_logging_filter_rules(logs, filter_, error) -> None:
 def test_logging_page_size_rule(logs) -> None:
     with pytest.raises(exceptions.BadRequest, match="pageSize"):
         list(logs.list_entries(page_size=5000))
+
+
+# -- CMEK on a custom job (the rule lives in vertex_training.check_encryption_spec) -------------
+@pytest.mark.parametrize(("key", "words"), [
+    ("projects/ds500-dry-run/locations/europe-west4/keyRings/r/cryptoKeys/k", "same region"),
+    ("projects/ds500-dry-run/keyRings/r/cryptoKeys/k", "not a key name"),
+])
+def test_cmek_key_must_be_a_key_in_the_job_region(ctx, key, words) -> None:
+    from google.cloud import aiplatform
+
+    job = aiplatform.CustomJob(display_name="cmek", encryption_spec_key_name=key, staging_bucket="gs://b",
+                               worker_pool_specs=[{"machine_spec": {"machine_type": "n1-standard-4"}, "replica_count": 1,
+                                                   "container_spec": {"image_uri": "us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-6:latest"}}])
+    with pytest.raises(exceptions.BadRequest, match=words):
+        job.submit()

@@ -131,6 +131,24 @@ class CloudContext:
                             credentials=Credentials(token="ds500-local-stand-in"),
                             http_options=types.HttpOptions(base_url=self.local.url))
 
+    def logging_client(self) -> Any:
+        """A ``google.cloud.logging.Client`` over HTTP/JSON (offline: the stand-in).
+
+        Offline, the client's environment detection (it asks the metadata server whether
+        it runs on GKE or Compute Engine, for each logger it builds) is answered with the
+        ``global`` resource, what it finds on any machine outside Google Cloud, instead
+        of reaching for the network.
+        """
+        from google.cloud import logging as cloud_logging
+
+        if self.local is not None:
+            from google.cloud.logging_v2 import logger
+            from google.cloud.logging_v2.resource import Resource
+
+            logger.detect_resource = lambda project="": Resource(type="global", labels={"project_id": project})
+        return cloud_logging.Client(project=self.project_id, credentials=self.credentials, _use_grpc=False,
+                                    client_options=self.client_options("logging") or None)
+
     def storage_client(self) -> Any:
         """A ``google.cloud.storage.Client`` (offline: the stand-in's storage emulator)."""
         from google.cloud import storage
