@@ -39,7 +39,7 @@ _TERM = re.compile(
     r'^(?:(?P<field>[\w.]+)\s*=\s*"(?P<value>[^"]*)"'
     r'|in_context\("(?P<context>[^"]+)"\)'
     r'|parent_contexts:(?P<parents>"[^"]+"(?:,"[^"]+")*)'
-    r'|(?P<bool>[\w.]+)\s*=\s*(?P<truth>true|false))$'
+    r"|(?P<bool>[\w.]+)\s*=\s*(?P<truth>true|false))$"
 )
 
 
@@ -122,8 +122,11 @@ def _hidden(call: Call, name: str) -> dict[str, list[Any]]:
 def _check_id(call: Call, id_param: str) -> None:
     resource_id = call.query.get(id_param)
     if resource_id and not _RESOURCE_ID.match(resource_id):
-        raise invalid(f"{id_param} {resource_id!r} must be 1-128 characters of lowercase letters, digits and "
-                      "hyphens, starting with a letter or digit", METADATA_DOCS)
+        raise invalid(
+            f"{id_param} {resource_id!r} must be 1-128 characters of lowercase letters, digits and "
+            "hyphens, starting with a letter or digit",
+            METADATA_DOCS,
+        )
 
 
 def _validate_node(id_param: str) -> Any:
@@ -182,30 +185,55 @@ def _add_execution_events(call: Call) -> dict[str, Any]:
 
 
 def _lineage(call: Call) -> dict[str, Any]:
-    """``contexts/{id}:queryContextLineageSubgraph``: artifacts and executions in the context, and their events."""
+    """``contexts/{id}:queryContextLineageSubgraph``: the context's artifacts, executions and events."""
     store = call.cloud.store
     store.get(call.name)
     root = _store_name(call.name)
-    inside = {kind: [r for r in store.children(root, kind) if call.name in _hidden(call, r["name"])["contexts"]]
-              for kind in ("artifacts", "executions")}
-    events = [{**e, "execution": x["name"]} for x in inside["executions"] for e in _hidden(call, x["name"])["events"]]
+    inside = {
+        kind: [r for r in store.children(root, kind) if call.name in _hidden(call, r["name"])["contexts"]]
+        for kind in ("artifacts", "executions")
+    }
+    events = [
+        {**e, "execution": x["name"]}
+        for x in inside["executions"]
+        for e in _hidden(call, x["name"])["events"]
+    ]
     return {**inside, "events": events}
 
 
 def _metadata_collections() -> list[Collection]:
     node = dict(on_create=_node_defaults, matches=matches_metadata_filter)
     return [
-        Collection(_STORE, _V + "MetadataStore", id_param="metadataStoreId", lro_create=True, lro_delete=True),
-        Collection(f"{_STORE}/contexts", _V + "Context", id_param="contextId", lro_delete=True,
-                   verbs={"addContextChildren": _add_children,
-                          "addContextArtifactsAndExecutions": _add_artifacts_and_executions,
-                          "queryContextLineageSubgraph": _lineage},
-                   **{**node, "validate": _validate_node("contextId")}),
-        Collection(f"{_STORE}/artifacts", _V + "Artifact", id_param="artifactId", lro_delete=True,
-                   **{**node, "validate": _validate_node("artifactId")}),
-        Collection(f"{_STORE}/executions", _V + "Execution", id_param="executionId", lro_delete=True,
-                   verbs={"addExecutionEvents": _add_execution_events},
-                   **{**node, "validate": _validate_node("executionId")}),
+        Collection(
+            _STORE, _V + "MetadataStore", id_param="metadataStoreId", lro_create=True, lro_delete=True
+        ),
+        Collection(
+            f"{_STORE}/contexts",
+            _V + "Context",
+            id_param="contextId",
+            lro_delete=True,
+            verbs={
+                "addContextChildren": _add_children,
+                "addContextArtifactsAndExecutions": _add_artifacts_and_executions,
+                "queryContextLineageSubgraph": _lineage,
+            },
+            **{**node, "validate": _validate_node("contextId")},
+        ),
+        Collection(
+            f"{_STORE}/artifacts",
+            _V + "Artifact",
+            id_param="artifactId",
+            lro_delete=True,
+            **{**node, "validate": _validate_node("artifactId")},
+        ),
+        Collection(
+            f"{_STORE}/executions",
+            _V + "Execution",
+            id_param="executionId",
+            lro_delete=True,
+            verbs={"addExecutionEvents": _add_execution_events},
+            **{**node, "validate": _validate_node("executionId")},
+        ),
     ]
 
 
@@ -251,7 +279,7 @@ def _reset_points(call: Call, series: dict[str, Any]) -> dict[str, Any]:
     return series
 
 
-def _batch_create(kind: str, type_name: str) -> Any:
+def _batch_create(kind: str) -> Any:
     """``{parent}:batchCreate`` for runs and time series: each request is one create."""
 
     def handler(call: Call) -> dict[str, Any]:
@@ -261,9 +289,21 @@ def _batch_create(kind: str, type_name: str) -> Any:
             parent = request.get("parent") or call.name or call.parent
             body = request.get(f"tensorboard{kind}", {})
             id_param = f"tensorboard{kind}Id"
-            collection = router.collections[f"{_BOARD}/experiments/runs" + ("/timeSeries" if kind == "TimeSeries" else "")]
-            sub = Call("POST", call.version, parent, collection.path, "", parent, "", body,
-                       {id_param: request[id_param]} if request.get(id_param) else {}, call.cloud)
+            collection = router.collections[
+                f"{_BOARD}/experiments/runs" + ("/timeSeries" if kind == "TimeSeries" else "")
+            ]
+            sub = Call(
+                "POST",
+                call.version,
+                parent,
+                collection.path,
+                "",
+                parent,
+                "",
+                body,
+                {id_param: request[id_param]} if request.get(id_param) else {},
+                call.cloud,
+            )
             made.append(Router.create(collection, sub))
         return {f"tensorboard{kind}": made}
 
@@ -279,7 +319,9 @@ def _points(call: Call, run: str, series_data: list[dict[str, Any]]) -> None:
         points = _hidden(call, name)["points"]
         points.extend(data.get("values", []))
         steps = [int(p.get("step", 0)) for p in points]
-        store.update(name, updateTime=now(), metadata={"maxStep": str(max(steps, default=0)), "maxWallTime": now()})
+        store.update(
+            name, updateTime=now(), metadata={"maxStep": str(max(steps, default=0)), "maxWallTime": now()}
+        )
 
 
 def _write_run(call: Call) -> dict[str, Any]:
@@ -297,8 +339,11 @@ def _write_experiment(call: Call) -> dict[str, Any]:
 
 def _series_data(call: Call, name: str) -> dict[str, Any]:
     series = call.cloud.store.get(name)
-    return {"tensorboardTimeSeriesId": name.rsplit("/", 1)[-1],
-            "valueType": series.get("valueType", "SCALAR"), "values": list(_hidden(call, name)["points"])}
+    return {
+        "tensorboardTimeSeriesId": name.rsplit("/", 1)[-1],
+        "valueType": series.get("valueType", "SCALAR"),
+        "values": list(_hidden(call, name)["points"]),
+    }
 
 
 def _read(call: Call) -> dict[str, Any]:
@@ -315,22 +360,49 @@ def _batch_read(call: Call) -> dict[str, Any]:
 def _tensorboard_collections() -> list[Collection]:
     common = dict(matches=matches_metadata_filter)
     return [
-        Collection(_BOARD, _V + "Tensorboard", lro_create=True, lro_delete=True, validate=_validate_tensorboard,
-                   on_create=_tensorboard_defaults, verbs={"GET batchRead": _batch_read},
-                   **common),
-        Collection(f"{_BOARD}/experiments", _V + "TensorboardExperiment", id_param="tensorboardExperimentId",
-                   lro_delete=True, validate=_validate_child("tensorboardExperimentId"), list_field="tensorboardExperiments",
-                   verbs={"write": _write_experiment, "batchCreate": _batch_create("TimeSeries", "")}, **common),
-        Collection(f"{_BOARD}/experiments/runs", _V + "TensorboardRun", id_param="tensorboardRunId",
-                   lro_delete=True, validate=_validate_child("tensorboardRunId"), list_field="tensorboardRuns",
-                   verbs={"write": _write_run, ":batchCreate": _batch_create("Run", "")}, **common),
-        Collection(f"{_BOARD}/experiments/runs/timeSeries", _V + "TensorboardTimeSeries",
-                   id_param="tensorboardTimeSeriesId", lro_delete=True, validate=_validate_time_series,
-                   list_field="tensorboardTimeSeries",
-                   on_create=_reset_points, verbs={"GET read": _read}, **common),
+        Collection(
+            _BOARD,
+            _V + "Tensorboard",
+            lro_create=True,
+            lro_delete=True,
+            validate=_validate_tensorboard,
+            on_create=_tensorboard_defaults,
+            verbs={"GET batchRead": _batch_read},
+            **common,
+        ),
+        Collection(
+            f"{_BOARD}/experiments",
+            _V + "TensorboardExperiment",
+            id_param="tensorboardExperimentId",
+            lro_delete=True,
+            validate=_validate_child("tensorboardExperimentId"),
+            list_field="tensorboardExperiments",
+            verbs={"write": _write_experiment, "batchCreate": _batch_create("TimeSeries")},
+            **common,
+        ),
+        Collection(
+            f"{_BOARD}/experiments/runs",
+            _V + "TensorboardRun",
+            id_param="tensorboardRunId",
+            lro_delete=True,
+            validate=_validate_child("tensorboardRunId"),
+            list_field="tensorboardRuns",
+            verbs={"write": _write_run, ":batchCreate": _batch_create("Run")},
+            **common,
+        ),
+        Collection(
+            f"{_BOARD}/experiments/runs/timeSeries",
+            _V + "TensorboardTimeSeries",
+            id_param="tensorboardTimeSeriesId",
+            lro_delete=True,
+            validate=_validate_time_series,
+            list_field="tensorboardTimeSeries",
+            on_create=_reset_points,
+            verbs={"GET read": _read},
+            **common,
+        ),
     ]
 
 
 def register(router: Router) -> None:
     router.add(*_metadata_collections(), *_tensorboard_collections())
-

@@ -29,15 +29,44 @@ PIPELINE_DOCS = "https://cloud.google.com/vertex-ai/docs/pipelines/run-pipeline"
 ROOT_DOCS = "https://cloud.google.com/vertex-ai/docs/pipelines/configure-project#storage"
 SCHEDULE_DOCS = "https://cloud.google.com/vertex-ai/docs/pipelines/schedule-pipeline-run"
 CRON_DOCS = "https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules"
-NOT_RUN = ("local stand-in: the pipeline spec and its parameters were validated and the job stored, but no step "
-           "was executed (run the pipeline with kfp.local for a real local run, or with RUN_ON_GCP = True)")
+NOT_RUN = (
+    "local stand-in: the pipeline spec and its parameters were validated and the job stored, but no step "
+    "was executed (run the pipeline with kfp.local for a real local run, or with RUN_ON_GCP = True)"
+)
 _JOB_ID = re.compile(r"^[a-z][a-z0-9-]{0,127}$")
-_SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|"
-                              r"^\d+-compute@developer\.gserviceaccount\.com$")
+_SERVICE_ACCOUNT = re.compile(
+    r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|"
+    r"^\d+-compute@developer\.gserviceaccount\.com$"
+)
 # cron field: (name, lowest, highest)
-_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
-_NAMES = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
-          "nov": 11, "dec": 12, "sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_NAMES = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+    "sun": 0,
+    "mon": 1,
+    "tue": 2,
+    "wed": 3,
+    "thu": 4,
+    "fri": 5,
+    "sat": 6,
+}
 
 
 def _bucket_exists(call: Call, uri: str) -> bool:
@@ -56,38 +85,60 @@ def check_pipeline_job(call: Call, job: dict[str, Any]) -> None:
     if not spec and not job.get("templateUri"):
         raise invalid("pipelineSpec (the compiled pipeline) or templateUri is required", PIPELINE_DOCS)
     if spec and not (spec.get("root") or {}).get("dag"):
-        raise invalid("pipelineSpec has no root DAG: submit the YAML that kfp.compiler.Compiler wrote", PIPELINE_DOCS)
+        raise invalid(
+            "pipelineSpec has no root DAG: submit the YAML that kfp.compiler.Compiler wrote", PIPELINE_DOCS
+        )
     runtime = job.get("runtimeConfig") or {}
     root = runtime.get("gcsOutputDirectory", "")
     if not root.startswith("gs://") or len(root) <= 5:
-        raise invalid(f"the pipeline root must be a Cloud Storage path such as 'gs://BUCKET/pipeline_root', "
-                      f"got {root or 'none'!r}", ROOT_DOCS)
+        raise invalid(
+            f"the pipeline root must be a Cloud Storage path such as 'gs://BUCKET/pipeline_root', "
+            f"got {root or 'none'!r}",
+            ROOT_DOCS,
+        )
     if not _bucket_exists(call, root):
-        raise invalid(f"the pipeline root {root} is in a bucket that does not exist: create the bucket first "
-                      "(in the pipeline's region)", ROOT_DOCS)
+        raise invalid(
+            f"the pipeline root {root} is in a bucket that does not exist: create the bucket first "
+            "(in the pipeline's region)",
+            ROOT_DOCS,
+        )
     declared = ((spec.get("root") or {}).get("inputDefinitions") or {}).get("parameters") or {}
     given = runtime.get("parameterValues") or {}
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise invalid(f"runtimeConfig.parameterValues names parameters the pipeline does not have: {unknown} "
-                      f"(it has {sorted(declared)})", PIPELINE_DOCS)
-    missing = sorted(name for name, p in declared.items()
-                     if name not in given and "defaultValue" not in p and not p.get("isOptional"))
+        raise invalid(
+            f"runtimeConfig.parameterValues names parameters the pipeline does not have: {unknown} "
+            f"(it has {sorted(declared)})",
+            PIPELINE_DOCS,
+        )
+    missing = sorted(
+        name
+        for name, p in declared.items()
+        if name not in given and "defaultValue" not in p and not p.get("isOptional")
+    )
     if missing:
-        raise invalid(f"required pipeline parameters have no value: {missing}; pass them in parameter_values",
-                      PIPELINE_DOCS)
+        raise invalid(
+            f"required pipeline parameters have no value: {missing}; pass them in parameter_values",
+            PIPELINE_DOCS,
+        )
     account = job.get("serviceAccount", "")
     if account and not _SERVICE_ACCOUNT.match(account):
-        raise invalid(f"serviceAccount {account!r} is not a service account email "
-                      "(NAME@PROJECT_ID.iam.gserviceaccount.com)", PIPELINE_DOCS)
+        raise invalid(
+            f"serviceAccount {account!r} is not a service account email "
+            "(NAME@PROJECT_ID.iam.gserviceaccount.com)",
+            PIPELINE_DOCS,
+        )
 
 
 def _validate_job(call: Call, job: dict[str, Any]) -> None:
     validation.check_region(call.location, "Vertex AI Pipelines")
     job_id = call.query.get("pipelineJobId", "")
     if job_id and not _JOB_ID.match(job_id):
-        raise invalid(f"pipelineJobId {job_id!r} must be 1-128 lowercase letters, digits and hyphens, starting "
-                      "with a letter", PIPELINE_DOCS)
+        raise invalid(
+            f"pipelineJobId {job_id!r} must be 1-128 lowercase letters, digits and hyphens, starting "
+            "with a letter",
+            PIPELINE_DOCS,
+        )
     check_pipeline_job(call, job)
 
 
@@ -97,15 +148,23 @@ def _start(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     job.setdefault("runtimeConfig", {})
 
     def finish() -> None:
-        store.update(name, state="PIPELINE_STATE_CANCELLED", startTime=now(), endTime=now(), updateTime=now(),
-                     error={"code": 1, "message": NOT_RUN})
+        store.update(
+            name,
+            state="PIPELINE_STATE_CANCELLED",
+            startTime=now(),
+            endTime=now(),
+            updateTime=now(),
+            error={"code": 1, "message": NOT_RUN},
+        )
 
     threading.Timer(0.01, finish).start()
     return job
 
 
 def _wait_briefly(call: Call, job: dict[str, Any]) -> dict[str, Any]:
-    return call.cloud.store.wait_for(job["name"], lambda r: r.get("state") != "PIPELINE_STATE_PENDING", timeout=5)
+    return call.cloud.store.wait_for(
+        job["name"], lambda r: r.get("state") != "PIPELINE_STATE_PENDING", timeout=5
+    )
 
 
 def _cancel(call: Call) -> dict[str, Any]:
@@ -134,17 +193,21 @@ def check_cron(cron: str) -> None:
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise invalid(f"cron {cron!r}: {zone!r} is not an IANA time zone such as 'Europe/Paris'",
-                          SCHEDULE_DOCS) from error
+            raise invalid(
+                f"cron {cron!r}: {zone!r} is not an IANA time zone such as 'Europe/Paris'", SCHEDULE_DOCS
+            ) from error
     if len(fields) != 5:
-        raise invalid(f"cron {cron!r} needs 5 fields (minute hour day-of-month month day-of-week), "
-                      f"got {len(fields)}", CRON_DOCS)
-    for text, (field, low, high) in zip(fields, _CRON_FIELDS):
+        raise invalid(
+            f"cron {cron!r} needs 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}",
+            CRON_DOCS,
+        )
+    for text, (field, low, high) in zip(fields, _CRON_FIELDS, strict=True):
         for part in text.split(","):
             span, _, step = part.partition("/")
             if step and (not step.isdigit() or int(step) == 0):
-                raise invalid(f"cron {cron!r}: step {step!r} in the {field} field must be a positive number",
-                              CRON_DOCS)
+                raise invalid(
+                    f"cron {cron!r}: step {step!r} in the {field} field must be a positive number", CRON_DOCS
+                )
             if span == "*":
                 continue
             for end in span.split("-", 1):
@@ -184,18 +247,37 @@ def _project(call: Call) -> dict[str, Any]:
     from gcp_storage_emulator import settings
 
     project_id = call.name.split("/", 1)[1]
-    return {"name": f"projects/{settings.DEFAULT_PROJECT_NUMBER}", "projectId": project_id, "state": "ACTIVE",
-            "displayName": project_id}
+    return {
+        "name": f"projects/{settings.DEFAULT_PROJECT_NUMBER}",
+        "projectId": project_id,
+        "state": "ACTIVE",
+        "displayName": project_id,
+    }
 
 
 def register(router: Router) -> None:
     v = "google.cloud.aiplatform.{version}."
     router.add(
         Collection("projects", methods={"GET": _project}),
-        Collection("projects/locations/pipelineJobs", v + "PipelineJob", id_param="pipelineJobId",
-                   lro_delete=True, required=("displayName",), validate=_validate_job, on_create=_start,
-                   on_get=_wait_briefly, initial_state="PIPELINE_STATE_PENDING", verbs={"cancel": _cancel}),
-        Collection("projects/locations/schedules", v + "Schedule", lro_delete=True,
-                   required=("displayName", "cron"), validate=_validate_schedule, on_create=_activate,
-                   verbs={"pause": _pause("PAUSED"), "resume": _pause("ACTIVE")}),
+        Collection(
+            "projects/locations/pipelineJobs",
+            v + "PipelineJob",
+            id_param="pipelineJobId",
+            lro_delete=True,
+            required=("displayName",),
+            validate=_validate_job,
+            on_create=_start,
+            on_get=_wait_briefly,
+            initial_state="PIPELINE_STATE_PENDING",
+            verbs={"cancel": _cancel},
+        ),
+        Collection(
+            "projects/locations/schedules",
+            v + "Schedule",
+            lro_delete=True,
+            required=("displayName", "cron"),
+            validate=_validate_schedule,
+            on_create=_activate,
+            verbs={"pause": _pause("PAUSED"), "resume": _pause("ACTIVE")},
+        ),
     )
