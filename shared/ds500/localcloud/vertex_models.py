@@ -22,8 +22,10 @@ For other service modules and labs, the shapes are Vertex AI's own
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
+import logging
 import random
 import re
 import tempfile
@@ -55,6 +57,22 @@ _CUSTOM_CONTAINER_SUPPORT = {
 _ALIAS = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$")
 _SERVERS: dict[tuple[int, str], Any] = {}  # (id(store), deployed model id or model@version) -> client
 _SERVERS_LOCK = threading.Lock()
+_SERVING = contextvars.ContextVar("ds500_stand_in_serving", default=False)
+
+
+class _ContainerLog(logging.Filter):
+    """Keep the served model's request log out of the caller's output.
+
+    On Vertex AI the container's stdout goes to Cloud Logging, not back to the
+    client; the stand-in runs the container's code in the notebook's process, so
+    its JSON log lines are dropped while the stand-in is the caller.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _SERVING.get()
+
+
+_FILTER = _ContainerLog()
 
 
 # -- the Model Registry -----------------------------------------------------------------
@@ -291,7 +309,14 @@ def _ask(client: Any, instances: list[Any], parameters: Any) -> list[Any]:
     body: dict[str, Any] = {"instances": _as_sent(instances)}
     if parameters:
         body["parameters"] = _as_sent(parameters)
-    reply = client.post(client.predict_route, json=body)
+    logger = logging.getLogger("ds500.serving")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    token = _SERVING.set(True)
+    try:
+        reply = client.post(client.predict_route, json=body)
+    finally:
+        _SERVING.reset(token)
     if reply.status_code != 200:
         try:
             message = reply.json()["error"]["message"]
