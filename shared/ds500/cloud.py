@@ -365,8 +365,31 @@ def _offline_context(
         api_endpoint=local.url,
         api_transport="rest",
     )
+    _point_resource_manager(local.url)
     display.watch(local)
     return CloudContext(False, project_id, region, credentials, staging_bucket, experiment, local)
+
+
+def _point_resource_manager(url: str) -> None:
+    """Offline: the Resource Manager client inside aiplatform talks to the stand-in too.
+
+    Why: ``PipelineJob.submit`` asks Resource Manager for the project number (to check
+    that the pipeline-root bucket is the project's) through a gRPC client built without
+    options, which no environment variable redirects; unpointed, it retries for about
+    a minute offline. Only where it connects changes, not what the SDK does.
+    """
+    import types
+
+    from google.cloud import resourcemanager
+    from google.cloud.aiplatform.utils import resource_manager_utils
+
+    class LocalProjectsClient(resourcemanager.ProjectsClient):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("client_options", {"api_endpoint": url})
+            kwargs.setdefault("transport", "rest")
+            super().__init__(**kwargs)
+
+    resource_manager_utils.resourcemanager = types.SimpleNamespace(ProjectsClient=LocalProjectsClient)
 
 
 def bigquery_client(ctx: CloudContext, *, location: str | None = None) -> Any:

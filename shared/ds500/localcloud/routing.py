@@ -107,6 +107,8 @@ class Collection:
         initial_state: the ``state`` a created resource starts in, if any.
         matches: a list filter the generic one cannot read (Vertex ML Metadata's
             ``in_context("...")``, ``parent_contexts:"..."``); ``(call, resource, filter) -> bool``.
+        list_field: the field of a list answer when it is not the collection's name
+            (``tensorboardRuns`` for ``.../runs``).
     """
 
     path: str
@@ -123,6 +125,7 @@ class Collection:
     methods: dict[str, Handler] = field(default_factory=dict)
     initial_state: str = ""
     matches: Callable[[Call, dict[str, Any], str], bool] | None = None
+    list_field: str = ""
 
     @property
     def key(self) -> str:
@@ -206,12 +209,16 @@ class Router:
                     found = [r for r in found if collection.matches(call, r, call.query["filter"])]
                 else:
                     found = [r for r in found if _matches(r, call.query["filter"])]
-            return {collection.key: found} if found else {}
+            return {collection.list_field or collection.key: found} if found else {}
         if call.method == "DELETE" and call.name:
             store.delete(call.name)
             return store.operation(call.name, None) if collection.lro_delete else {}
         if call.method == "PATCH" and call.name:
-            updated = store.update(call.name, **call.body, updateTime=now())
+            # the SDKs send the whole resource back (its output-only times included)
+            body = call.body
+            if collection.resource_type:
+                body = normalize(collection.type_for(call.version), body)
+            updated = store.update(call.name, **{**body, "updateTime": now()})
             if collection.lro_update:
                 return store.operation(call.name, updated, collection.type_for(call.version))
             return updated

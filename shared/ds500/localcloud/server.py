@@ -96,7 +96,9 @@ class LocalCloud:
         async def handle(request: Request) -> JSONResponse:
             raw = await request.body()
             status, payload = await run_in_threadpool(
-                self.handle, request.method, request.url.path, raw, dict(request.query_params))
+                self.handle, request.method, request.url.path, raw,
+                # a repeated parameter (``timeSeries=a&timeSeries=b``) arrives comma-joined
+                {key: ",".join(request.query_params.getlist(key)) for key in request.query_params})
             return JSONResponse(payload, status_code=status, headers={LOCAL_HEADER: "1"})
 
         methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -159,6 +161,14 @@ class LocalCloud:
         if self._storage is not None:
             self._storage.stop()
         self._server = self._thread = self._storage = None
+
+    @property
+    def storage(self) -> Any:
+        """The Cloud Storage emulator (:class:`~ds500.localcloud.storage.StorageEmulator`), for
+        services that read or write the bucket as Google's do (batch prediction, model artifacts)."""
+        if self._storage is None:
+            raise RuntimeError("the local stand-in is not started: call start() first")
+        return self._storage
 
     def leftovers(self) -> list[str]:
         """What is still there: resource names, then ``gs://bucket/object`` of stored objects.

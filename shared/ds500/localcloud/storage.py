@@ -48,8 +48,12 @@ class StorageEmulator:
         self._thread: threading.Thread | None = None
 
     def start(self) -> StorageEmulator:
+        import logging
+
         from gcp_storage_emulator.server import RequestHandler
 
+        # its "Content handled as string" warnings (one per download) would fill the notebook
+        logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
         log = self.log
 
         class LoggedHandler(RequestHandler):
@@ -100,6 +104,16 @@ class StorageEmulator:
             if type(error).__name__ == "NotFound":
                 raise not_found(f"object {uri}") from error
             raise
+
+    def write(self, uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store ``data`` at ``gs://bucket/object``, as a service writes its output; 404 without the bucket."""
+        from gcp_storage_emulator.handlers.objects import _checksums, _make_object_resource
+
+        bucket, path = split_gs_uri(uri)
+        if bucket not in self.storage.buckets or not path:
+            raise not_found(f"bucket gs://{bucket}" if path else f"object {uri}")
+        resource = _make_object_resource(self.url, bucket, path, content_type, str(len(data)))
+        self.storage.create_file(bucket, path, data, _checksums(data, resource))
 
     def list(self, prefix_uri: str) -> list[str]:
         """``gs://`` URIs of the objects under a prefix."""
