@@ -29,8 +29,23 @@ __all__ = ["audit_entries", "matches", "parse_filter", "register"]
 
 LIST_DOCS = "https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list"
 QUERY_DOCS = "https://cloud.google.com/logging/docs/view/logging-query-language"
-_FIELDS = {"logName", "resource", "protoPayload", "jsonPayload", "textPayload", "timestamp", "receiveTimestamp",
-           "severity", "labels", "insertId", "httpRequest", "operation", "trace", "spanId", "sourceLocation"}
+_FIELDS = {
+    "logName",
+    "resource",
+    "protoPayload",
+    "jsonPayload",
+    "textPayload",
+    "timestamp",
+    "receiveTimestamp",
+    "severity",
+    "labels",
+    "insertId",
+    "httpRequest",
+    "operation",
+    "trace",
+    "spanId",
+    "sourceLocation",
+}
 _TERM = re.compile(r'^(NOT\s+)?([A-Za-z_][\w.]*)\s*(<=|>=|!=|=|<|>|:)\s*("(?:[^"\\]|\\.)*"|\S+)$')
 _SERVICES = {"templates": "modelarmor.googleapis.com"}  # anything else under locations/ is Vertex AI
 
@@ -39,9 +54,12 @@ def parse_filter(text: str) -> list[tuple[bool, str, str, str]]:
     """``(negated, field, operator, value)`` terms of an AND-only filter; 400/501 when not parseable."""
     if text.count('"') % 2:
         raise invalid(f"the filter has an unbalanced quote: {text!r}", QUERY_DOCS)
-    if re.search(r'\bOR\b|[()]', re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)):
-        raise GoogleError(501, "the local stand-in evaluates only terms joined by AND (with NOT); OR and "
-                               f"parentheses are valid on Google Cloud ({QUERY_DOCS}) but not evaluated here")
+    if re.search(r"\bOR\b|[()]", re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)):
+        raise GoogleError(
+            501,
+            "the local stand-in evaluates only terms joined by AND (with NOT); OR and "
+            f"parentheses are valid on Google Cloud ({QUERY_DOCS}) but not evaluated here",
+        )
     terms = []
     for raw in re.split(r'\s+AND\s+(?=(?:[^"]*"[^"]*")*[^"]*$)', text.strip()):
         found = _TERM.match(raw.strip())
@@ -81,11 +99,23 @@ def matches(entry: dict[str, Any], terms: list[tuple[bool, str, str, str]]) -> b
             ok = wanted.lower() in str(value).lower()
         elif field == "timestamp":
             left, right = _time(str(value), field), _time(wanted, field)
-            ok = {"=": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
-                  ">": left > right, ">=": left >= right}[operator]
+            ok = {
+                "=": left == right,
+                "!=": left != right,
+                "<": left < right,
+                "<=": left <= right,
+                ">": left > right,
+                ">=": left >= right,
+            }[operator]
         else:
-            ok = {"=": str(value) == wanted, "!=": str(value) != wanted, "<": str(value) < wanted,
-                  "<=": str(value) <= wanted, ">": str(value) > wanted, ">=": str(value) >= wanted}[operator]
+            ok = {
+                "=": str(value) == wanted,
+                "!=": str(value) != wanted,
+                "<": str(value) < wanted,
+                "<=": str(value) <= wanted,
+                ">": str(value) > wanted,
+                ">=": str(value) >= wanted,
+            }[operator]
         if ok == negated:
             return False
     return True
@@ -96,37 +126,63 @@ def audit_entries(call: Call, project: str) -> list[dict[str, Any]]:
     entries = []
     for logged in call.cloud.log.since(0):
         path = logged.path.split("/", 2)[-1]  # drop the version
-        changes = logged.method in ("POST", "PATCH", "DELETE") and (":" not in path or path.endswith(":cancel"))
-        if logged.service != "api" or logged.status != 200 or not changes or not path.startswith(f"projects/{project}/"):
+        changes = logged.method in ("POST", "PATCH", "DELETE") and (
+            ":" not in path or path.endswith(":cancel")
+        )
+        if (
+            logged.service != "api"
+            or logged.status != 200
+            or not changes
+            or not path.startswith(f"projects/{project}/")
+        ):
             continue
         response = logged.response if isinstance(logged.response, dict) else {}
         target = path.split(":")[0]
         when = now()
-        if logged.method == "POST" and not path.endswith(":cancel"):  # a create, maybe answered by an operation
+        if logged.method == "POST" and not path.endswith(
+            ":cancel"
+        ):  # a create, maybe answered by an operation
             created = response.get("response", response) if "done" in response else response
             resource, collection = created.get("name", target), target.rsplit("/", 1)[-1]
             when = created.get("updateTime") or when
         else:
             resource, collection = target, target.split("/")[-2]
-        verb = {"POST": "Cancel" if path.endswith(":cancel") else "Create", "PATCH": "Update", "DELETE": "Delete"}
+        verb = {
+            "POST": "Cancel" if path.endswith(":cancel") else "Create",
+            "PATCH": "Update",
+            "DELETE": "Delete",
+        }
         method = f"{verb[logged.method]}{collection[:1].upper()}{collection[1:-1]}"
         service = _SERVICES.get(collection, "aiplatform.googleapis.com")
-        entries.append({
-            "logName": f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity",
-            "resource": {"type": "audited_resource", "labels": {"project_id": project, "service": service,
-                                                                 "method": method}},
-            "timestamp": when, "receiveTimestamp": when, "severity": "NOTICE", "insertId": f"local-{logged.seq}",
-            "protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog", "serviceName": service,
-                             "methodName": method, "resourceName": resource,
-                             "authenticationInfo": {"principalEmail": "anonymous caller (local stand-in)"}},
-        })
+        entries.append(
+            {
+                "logName": f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity",
+                "resource": {
+                    "type": "audited_resource",
+                    "labels": {"project_id": project, "service": service, "method": method},
+                },
+                "timestamp": when,
+                "receiveTimestamp": when,
+                "severity": "NOTICE",
+                "insertId": f"local-{logged.seq}",
+                "protoPayload": {
+                    "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                    "serviceName": service,
+                    "methodName": method,
+                    "resourceName": resource,
+                    "authenticationInfo": {"principalEmail": "anonymous caller (local stand-in)"},
+                },
+            }
+        )
     return entries
 
 
 def _list(call: Call) -> dict[str, Any]:
     names = call.body.get("resourceNames") or []
     if not names or not all(re.fullmatch(r"projects/[a-z][a-z0-9-]{4,28}[a-z0-9]", n) for n in names):
-        raise invalid("resourceNames must list projects/PROJECT_ID (the stand-in holds project logs only)", LIST_DOCS)
+        raise invalid(
+            "resourceNames must list projects/PROJECT_ID (the stand-in holds project logs only)", LIST_DOCS
+        )
     order = call.body.get("orderBy", "timestamp asc")
     if order not in ("timestamp asc", "timestamp desc"):
         raise invalid(f"orderBy must be 'timestamp asc' or 'timestamp desc', got {order!r}", LIST_DOCS)
@@ -135,8 +191,10 @@ def _list(call: Call) -> dict[str, Any]:
         raise invalid(f"pageSize must be in [1, 1000], got {size}", LIST_DOCS)
     terms = parse_filter(call.body["filter"]) if call.body.get("filter") else []
     found = [e for name in names for e in audit_entries(call, name.split("/")[1]) if matches(e, terms)]
-    found.sort(key=lambda e: _time(e["timestamp"], "timestamp").astimezone(timezone.utc),
-               reverse=order == "timestamp desc")
+    found.sort(
+        key=lambda e: _time(e["timestamp"], "timestamp").astimezone(timezone.utc),
+        reverse=order == "timestamp desc",
+    )
     return {"entries": found[:size]} if found else {}
 
 

@@ -39,13 +39,29 @@ LIKELIHOODS = ["VERY_UNLIKELY", "UNLIKELY", "POSSIBLE", "LIKELY", "VERY_LIKELY"]
 _DETECTORS: dict[str, tuple[re.Pattern[str], str]] = {
     "EMAIL_ADDRESS": (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"), "VERY_LIKELY"),
     "CREDIT_CARD_NUMBER": (re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), "VERY_LIKELY"),
-    "US_SOCIAL_SECURITY_NUMBER": (re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"), "LIKELY"),
-    "PHONE_NUMBER": (re.compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b"), "LIKELY"),
-    "DATE_OF_BIRTH": (re.compile(r"(?i)(?<=\bdob )\d{4}-\d{2}-\d{2}|(?<=\bdob )\d{2}/\d{2}/\d{4}"
-                                 r"|(?<=\bdate of birth )(?:\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})"
-                                 r"|(?<=\bborn )(?:\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})"), "LIKELY"),
-    "PERSON_NAME": (re.compile(r"(?<=[.!?] )[A-Z][a-z]+(?: [A-Z][a-z'-]+){1,2}(?=\.?\s*$)"
-                               r"|(?<=[Mm]y name is )[A-Z][a-z]+(?: [A-Z][a-z'-]+){0,2}"), "POSSIBLE"),
+    "US_SOCIAL_SECURITY_NUMBER": (
+        re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"),
+        "LIKELY",
+    ),
+    "PHONE_NUMBER": (
+        re.compile(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b"),
+        "LIKELY",
+    ),
+    "DATE_OF_BIRTH": (
+        re.compile(
+            r"(?i)(?<=\bdob )\d{4}-\d{2}-\d{2}|(?<=\bdob )\d{2}/\d{2}/\d{4}"
+            r"|(?<=\bdate of birth )(?:\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})"
+            r"|(?<=\bborn )(?:\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4})"
+        ),
+        "LIKELY",
+    ),
+    "PERSON_NAME": (
+        re.compile(
+            r"(?<=[.!?] )[A-Z][a-z]+(?: [A-Z][a-z'-]+){1,2}(?=\.?\s*$)"
+            r"|(?<=[Mm]y name is )[A-Z][a-z]+(?: [A-Z][a-z'-]+){0,2}"
+        ),
+        "POSSIBLE",
+    ),
     "GCP_API_KEY": (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "VERY_LIKELY"),
 }
 
@@ -89,13 +105,16 @@ def check_info_types(names: list[str], where: str) -> None:
     """Every name must be a detector the stand-in has (a typo fails the same way on Google Cloud)."""
     unknown = [n for n in names if n not in _DETECTORS]
     if unknown:
-        raise invalid(f"{where}: {unknown} is not a built-in infoType the local stand-in detects "
-                      f"({sorted(_DETECTORS)}); check the spelling", INFOTYPES_DOCS)
+        raise invalid(
+            f"{where}: {unknown} is not a built-in infoType the local stand-in detects "
+            f"({sorted(_DETECTORS)}); check the spelling",
+            INFOTYPES_DOCS,
+        )
 
 
 def _replace(text: str, findings: list[Finding]) -> str:
     for f in reversed(findings):
-        text = text[:f.start] + f"[{f.info_type}]" + text[f.end:]
+        text = text[: f.start] + f"[{f.info_type}]" + text[f.end :]
     return text
 
 
@@ -107,8 +126,11 @@ def _field_columns(config: dict[str, Any], headers: list[str]) -> list[int]:
             raise invalid("each fieldTransformation here needs infoTypeTransformations", DEIDENTIFY_DOCS)
         for field in transformation.get("fields", []):
             if field.get("name") not in headers:
-                raise invalid(f"fieldTransformations names the field {field.get('name')!r}, which is not a "
-                              f"header of the table ({headers})", TABLE_DOCS)
+                raise invalid(
+                    f"fieldTransformations names the field {field.get('name')!r}, which is not a "
+                    f"header of the table ({headers})",
+                    TABLE_DOCS,
+                )
             columns.append(headers.index(field["name"]))
     return columns
 
@@ -116,13 +138,18 @@ def _field_columns(config: dict[str, Any], headers: list[str]) -> list[int]:
 def _check_replace_only(config: dict[str, Any]) -> None:
     """The stand-in applies ``replaceWithInfoTypeConfig`` only (the transformation the labs use)."""
     blocks = [config.get("infoTypeTransformations") or {}]
-    blocks += [t.get("infoTypeTransformations") or {}
-               for t in (config.get("recordTransformations") or {}).get("fieldTransformations", [])]
+    blocks += [
+        t.get("infoTypeTransformations") or {}
+        for t in (config.get("recordTransformations") or {}).get("fieldTransformations", [])
+    ]
     for block in blocks:
         for transformation in block.get("transformations", []):
             if "replaceWithInfoTypeConfig" not in (transformation.get("primitiveTransformation") or {}):
-                raise invalid("the local stand-in applies only replaceWithInfoTypeConfig; other "
-                              "transformations run on Google Cloud", DEIDENTIFY_DOCS)
+                raise invalid(
+                    "the local stand-in applies only replaceWithInfoTypeConfig; other "
+                    "transformations run on Google Cloud",
+                    DEIDENTIFY_DOCS,
+                )
 
 
 def _deidentify(call: Call) -> dict[str, Any]:
@@ -138,7 +165,9 @@ def _deidentify(call: Call) -> dict[str, Any]:
         min_likelihood = "POSSIBLE"  # the API's default
     config = body.get("deidentifyConfig") or {}
     if not config.get("infoTypeTransformations") and not config.get("recordTransformations"):
-        raise invalid("deidentifyConfig needs infoTypeTransformations or recordTransformations", DEIDENTIFY_DOCS)
+        raise invalid(
+            "deidentifyConfig needs infoTypeTransformations or recordTransformations", DEIDENTIFY_DOCS
+        )
     _check_replace_only(config)
     item = body.get("item") or {}
     counts: dict[str, int] = {}
@@ -158,8 +187,10 @@ def _deidentify(call: Call) -> dict[str, Any]:
             columns = _field_columns(config, headers)
         for index, row in enumerate(table.get("rows", [])):
             if len(row.get("values", [])) != len(headers):
-                raise invalid(f"table row {index} has {len(row.get('values', []))} values for {len(headers)} headers",
-                              TABLE_DOCS)
+                raise invalid(
+                    f"table row {index} has {len(row.get('values', []))} values for {len(headers)} headers",
+                    TABLE_DOCS,
+                )
             for column in columns:
                 value = row["values"][column]
                 if "stringValue" in value:
@@ -170,12 +201,24 @@ def _deidentify(call: Call) -> dict[str, Any]:
         item["value"] = scrub(item["value"])
     else:
         raise invalid("item must hold a value or a table", DEIDENTIFY_DOCS)
-    summaries = [{"infoType": {"name": name}, "transformation": {"replaceWithInfoTypeConfig": {}},
-                  "results": [{"count": str(count), "code": "SUCCESS",
-                               "details": "local stand-in: regular-expression detectors, not Google's"}]}
-                 for name, count in sorted(counts.items())]
-    return normalize("google.privacy.dlp.v2.DeidentifyContentResponse",
-                     {"item": item, "overview": {"transformationSummaries": summaries}})
+    summaries = [
+        {
+            "infoType": {"name": name},
+            "transformation": {"replaceWithInfoTypeConfig": {}},
+            "results": [
+                {
+                    "count": str(count),
+                    "code": "SUCCESS",
+                    "details": "local stand-in: regular-expression detectors, not Google's",
+                }
+            ],
+        }
+        for name, count in sorted(counts.items())
+    ]
+    return normalize(
+        "google.privacy.dlp.v2.DeidentifyContentResponse",
+        {"item": item, "overview": {"transformationSummaries": summaries}},
+    )
 
 
 def register(router: Router) -> None:

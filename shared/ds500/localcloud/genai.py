@@ -44,13 +44,27 @@ TOKENS_DOCS = "https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/
 
 #: generative models the course names, and those retired (Vertex AI answers 404 for them).
 GENERATIVE_MODELS = {"gemini-3.5-flash-lite", "gemini-3.5-flash"}
-RETIRED_MODELS = {"gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro", "gemini-1.5-flash",
-                  "gemini-1.5-pro", "gemini-1.0-pro"}
+RETIRED_MODELS = {
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.5-pro",
+    "gemini-1.5-flash",
+    "gemini-1.5-pro",
+    "gemini-1.0-pro",
+}
 #: embedding model -> the largest output_dimensionality it accepts.
 EMBEDDING_MODELS = {"gemini-embedding-001": 3072}
 LOCAL_DIMENSIONS = 384  # all-MiniLM-L6-v2
-TASK_TYPES = {"RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING",
-              "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"}
+TASK_TYPES = {
+    "RETRIEVAL_QUERY",
+    "RETRIEVAL_DOCUMENT",
+    "SEMANTIC_SIMILARITY",
+    "CLASSIFICATION",
+    "CLUSTERING",
+    "QUESTION_ANSWERING",
+    "FACT_VERIFICATION",
+    "CODE_RETRIEVAL_QUERY",
+}
 _SCHEMA_TYPES = {"object", "array", "string", "number", "integer", "boolean", "null"}
 
 
@@ -62,8 +76,11 @@ def estimate_tokens(text: str) -> int:
 def _model(call: Call) -> str:
     model = call.name.rsplit("/", 1)[-1]
     if model in RETIRED_MODELS or model not in GENERATIVE_MODELS | set(EMBEDDING_MODELS):
-        raise GoogleError(404, f"Publisher Model `{call.name}` was not found or your project does not have "
-                               f"access to it (retired or unknown model id; see {MODELS_DOCS})")
+        raise GoogleError(
+            404,
+            f"Publisher Model `{call.name}` was not found or your project does not have "
+            f"access to it (retired or unknown model id; see {MODELS_DOCS})",
+        )
     validation.check_region(call.location)
     return model
 
@@ -135,7 +152,9 @@ def _generate(call: Call) -> dict[str, Any]:
     """Check the request, then answer with a labelled placeholder (no model runs)."""
     model = _model(call)
     if model not in GENERATIVE_MODELS:
-        raise invalid(f"{model} is an embedding model: call embed_content, not generate_content", GENERATE_DOCS)
+        raise invalid(
+            f"{model} is an embedding model: call embed_content, not generate_content", GENERATE_DOCS
+        )
     contents = call.body.get("contents") or []
     if not contents or not _text_of(contents).strip():
         raise invalid("contents is required and must hold at least one non-empty text part", GENERATE_DOCS)
@@ -146,7 +165,9 @@ def _generate(call: Call) -> dict[str, Any]:
     if schema is not None:
         text = json.dumps(placeholder_for(schema))
     else:
-        text = f"{LOCAL_PREFIX} {model} would answer here; this text is a placeholder, not a generated answer."
+        text = (
+            f"{LOCAL_PREFIX} {model} would answer here; this text is a placeholder, not a generated answer."
+        )
     prompt = _text_of(contents) + _text_of([call.body.get("systemInstruction") or {}])
     limit = int(config.get("maxOutputTokens") or 8192)
     finish = "STOP"
@@ -155,8 +176,11 @@ def _generate(call: Call) -> dict[str, Any]:
     prompt_tokens, output_tokens = estimate_tokens(prompt), estimate_tokens(text)
     return {
         "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish}],
-        "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": output_tokens,
-                          "totalTokenCount": prompt_tokens + output_tokens},
+        "usageMetadata": {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": output_tokens,
+            "totalTokenCount": prompt_tokens + output_tokens,
+        },
         "modelVersion": f"{model} (local stand-in placeholder)",
         "createTime": now(),
         "responseId": uuid.uuid4().hex,
@@ -184,32 +208,51 @@ def _embed(call: Call) -> dict[str, Any]:
     if not instances:
         raise invalid("instances must hold at least one text to embed", EMBED_DOCS)
     if model == "gemini-embedding-001" and len(instances) > 1:
-        raise invalid(f"gemini-embedding-001 takes one input text per request, got {len(instances)}: "
-                      "send one request per text, or use batch prediction for many", EMBED_DOCS)
+        raise invalid(
+            f"gemini-embedding-001 takes one input text per request, got {len(instances)}: "
+            "send one request per text, or use batch prediction for many",
+            EMBED_DOCS,
+        )
     texts = []
     for index, instance in enumerate(instances):
         task = instance.get("task_type") or instance.get("taskType")
         if task is not None and task not in TASK_TYPES:
-            raise invalid(f"instances[{index}].task_type {task!r} is not one of {sorted(TASK_TYPES)}", EMBED_DOCS)
+            raise invalid(
+                f"instances[{index}].task_type {task!r} is not one of {sorted(TASK_TYPES)}", EMBED_DOCS
+            )
         if not isinstance(instance.get("content"), str) or not instance["content"].strip():
             raise invalid(f"instances[{index}].content must be a non-empty string", EMBED_DOCS)
         texts.append(instance["content"])
     size = (call.body.get("parameters") or {}).get("outputDimensionality")
     if size is not None and not 1 <= int(size) <= EMBEDDING_MODELS[model]:
-        raise invalid(f"outputDimensionality must be in [1, {EMBEDDING_MODELS[model]}] for {model}, got {size}",
-                      EMBED_DOCS)
+        raise invalid(
+            f"outputDimensionality must be in [1, {EMBEDDING_MODELS[model]}] for {model}, got {size}",
+            EMBED_DOCS,
+        )
     if size != LOCAL_DIMENSIONS:
-        raise invalid(f"the local stand-in embeds with all-MiniLM-L6-v2, which has {LOCAL_DIMENSIONS} dimensions: "
-                      f"ask for output_dimensionality={LOCAL_DIMENSIONS} (a size {model} also returns) instead of "
-                      f"{size or 'the default'}; other sizes would be invented numbers", EMBED_DOCS)
+        raise invalid(
+            f"the local stand-in embeds with all-MiniLM-L6-v2, which has {LOCAL_DIMENSIONS} dimensions: "
+            f"ask for output_dimensionality={LOCAL_DIMENSIONS} (a size {model} also returns) instead of "
+            f"{size or 'the default'}; other sizes would be invented numbers",
+            EMBED_DOCS,
+        )
     encoder = _encoder()
     vectors = encoder.encode(texts, normalize_embeddings=True)
-    predictions = [{"embeddings": {"values": [float(v) for v in vector],
-                                   "statistics": {"token_count": tokens, "truncated": tokens > encoder.max_seq_length}}}
-                   for tokens, vector in zip((len(encoder.tokenizer.tokenize(t)) for t in texts), vectors, strict=True)]
+    predictions = [
+        {
+            "embeddings": {
+                "values": [float(v) for v in vector],
+                "statistics": {"token_count": tokens, "truncated": tokens > encoder.max_seq_length},
+            }
+        }
+        for tokens, vector in zip((len(encoder.tokenizer.tokenize(t)) for t in texts), vectors, strict=True)
+    ]
     return {"predictions": predictions, "metadata": {"billableCharacterCount": sum(len(t) for t in texts)}}
 
 
 def register(router: Router) -> None:
-    router.add(Collection("projects/locations/publishers/models",
-                          verbs={"generateContent": _generate, "predict": _embed}))
+    router.add(
+        Collection(
+            "projects/locations/publishers/models", verbs={"generateContent": _generate, "predict": _embed}
+        )
+    )

@@ -37,9 +37,15 @@ LEVELS = ["LOW_AND_ABOVE", "MEDIUM_AND_ABOVE", "HIGH"]
 
 #: (pattern, confidence) of prompt-injection and jailbreak phrases.
 INJECTION_PHRASES: list[tuple[str, str]] = [
-    (r"\b(ignore|disregard|forget) (all |any )?(the |your )?(previous|prior|above|earlier) "
-     r"(instructions|rules|prompts?)", "HIGH"),
-    (r"\b(reveal|print|show|repeat) (me )?(your|the) (system prompt|hidden instructions|instructions)", "HIGH"),
+    (
+        r"\b(ignore|disregard|forget) (all |any )?(the |your )?(previous|prior|above|earlier) "
+        r"(instructions|rules|prompts?)",
+        "HIGH",
+    ),
+    (
+        r"\b(reveal|print|show|repeat) (me )?(your|the) (system prompt|hidden instructions|instructions)",
+        "HIGH",
+    ),
     (r"\byou are now (in )?(developer|dan|unrestricted|jailbreak) mode", "HIGH"),
     (r"\b(act|pretend|behave) as .{0,40}without (any )?(restrictions|filters|rules)", "MEDIUM_AND_ABOVE"),
     (r"\b(jailbreak|do anything now)\b", "MEDIUM_AND_ABOVE"),
@@ -60,8 +66,12 @@ def _enabled(settings: dict[str, Any], enforcement: str = "filterEnforcement") -
 
 
 def _result(match: bool, **extra: Any) -> dict[str, Any]:
-    return {"executionState": "EXECUTION_SUCCESS", "matchState": "MATCH_FOUND" if match else "NO_MATCH_FOUND",
-            "messageItems": [{"messageType": "INFO", "message": LOCAL_NOTE}], **extra}
+    return {
+        "executionState": "EXECUTION_SUCCESS",
+        "matchState": "MATCH_FOUND" if match else "NO_MATCH_FOUND",
+        "messageItems": [{"messageType": "INFO", "message": LOCAL_NOTE}],
+        **extra,
+    }
 
 
 def screen(text: str, filters: dict[str, Any]) -> dict[str, Any]:
@@ -73,27 +83,54 @@ def screen(text: str, filters: dict[str, Any]) -> dict[str, Any]:
         hits = [level for pattern, level in INJECTION_PHRASES if re.search(pattern, text, re.IGNORECASE)]
         best = max(hits, key=LEVELS.index) if hits else None
         extra = {"confidenceLevel": best} if best else {}
-        results["pi_and_jailbreak"] = {"piAndJailbreakFilterResult": _result(
-            bool(best) and LEVELS.index(best) >= floor, **extra)}
+        results["pi_and_jailbreak"] = {
+            "piAndJailbreakFilterResult": _result(bool(best) and LEVELS.index(best) >= floor, **extra)
+        }
     sdp = ((filters.get("sdpSettings") or {}).get("basicConfig")) or {}
     if _enabled(sdp):
         findings = dlp.find(text, SDP_BASIC_INFO_TYPES)
-        extra = {"findings": [{"infoType": f.info_type, "likelihood": f.likelihood,
-                               "location": {"codepointRange": {"start": str(f.start), "end": str(f.end)}}}
-                              for f in findings]} if findings else {}
+        extra = (
+            {
+                "findings": [
+                    {
+                        "infoType": f.info_type,
+                        "likelihood": f.likelihood,
+                        "location": {"codepointRange": {"start": str(f.start), "end": str(f.end)}},
+                    }
+                    for f in findings
+                ]
+            }
+            if findings
+            else {}
+        )
         results["sdp"] = {"sdpFilterResult": {"inspectResult": _result(bool(findings), **extra)}}
     uri = filters.get("maliciousUriFilterSettings") or {}
     if _enabled(uri):
-        items = [{"uri": m.group(), "locations": [{"start": str(m.start()), "end": str(m.end())}]}
-                 for pattern in URI_RULES.values() for m in re.finditer(pattern, text, re.IGNORECASE)]
+        items = [
+            {"uri": m.group(), "locations": [{"start": str(m.start()), "end": str(m.end())}]}
+            for pattern in URI_RULES.values()
+            for m in re.finditer(pattern, text, re.IGNORECASE)
+        ]
         extra = {"maliciousUriMatchedItems": items} if items else {}
         results["malicious_uris"] = {"maliciousUriFilterResult": _result(bool(items), **extra)}
     if filters.get("raiSettings"):
-        results["rai"] = {"raiFilterResult": {"executionState": "EXECUTION_SKIPPED", "messageItems": [
-            {"messageType": "INFO", "message": "local stand-in: responsible-AI filters are not screened offline"}]}}
+        results["rai"] = {
+            "raiFilterResult": {
+                "executionState": "EXECUTION_SKIPPED",
+                "messageItems": [
+                    {
+                        "messageType": "INFO",
+                        "message": "local stand-in: responsible-AI filters are not screened offline",
+                    }
+                ],
+            }
+        }
     matched = any(_match_states(r) for r in results.values())
-    return {"filterMatchState": "MATCH_FOUND" if matched else "NO_MATCH_FOUND",
-            "filterResults": results, "invocationResult": "SUCCESS"}
+    return {
+        "filterMatchState": "MATCH_FOUND" if matched else "NO_MATCH_FOUND",
+        "filterResults": results,
+        "invocationResult": "SUCCESS",
+    }
 
 
 def _match_states(result: dict[str, Any]) -> bool:
@@ -119,16 +156,23 @@ def _sanitize(field: str, response_type: str) -> Any:
         if not text:
             raise invalid(f"{field}.text is required", SANITIZE_DOCS)
         result = screen(text, template.get("filterConfig") or {})
-        return normalize(f"google.cloud.modelarmor.{call.version}.{response_type}Response",
-                         {"sanitizationResult": result})
+        return normalize(
+            f"google.cloud.modelarmor.{call.version}.{response_type}Response", {"sanitizationResult": result}
+        )
 
     return handler
 
 
 def register(router: Router) -> None:
-    router.add(Collection(
-        "projects/locations/templates", "google.cloud.modelarmor.{version}.Template", id_param="templateId",
-        validate=_validate,
-        verbs={"sanitizeUserPrompt": _sanitize("userPromptData", "SanitizeUserPrompt"),
-               "sanitizeModelResponse": _sanitize("modelResponseData", "SanitizeModelResponse")},
-    ))
+    router.add(
+        Collection(
+            "projects/locations/templates",
+            "google.cloud.modelarmor.{version}.Template",
+            id_param="templateId",
+            validate=_validate,
+            verbs={
+                "sanitizeUserPrompt": _sanitize("userPromptData", "SanitizeUserPrompt"),
+                "sanitizeModelResponse": _sanitize("modelResponseData", "SanitizeModelResponse"),
+            },
+        )
+    )
