@@ -28,8 +28,9 @@ def cloud():
 
 def request(cloud: LocalCloud, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    req = urllib.request.Request(cloud.url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        cloud.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as answer:
             assert answer.headers["x-ds500-local-stand-in"] == "1"
@@ -46,7 +47,10 @@ def test_starts_fast_on_loopback_only(cloud):
 def test_unknown_call_gets_googles_error_body(cloud):
     status, body = request(cloud, "GET", "/v1/projects/p/locations/us-central1/unknownThings")
     assert status == 501
-    assert body["error"]["status"] == "UNIMPLEMENTED" and "only the calls the labs make" in body["error"]["message"]
+    assert (
+        body["error"]["status"] == "UNIMPLEMENTED"
+        and "only the calls the labs make" in body["error"]["message"]
+    )
 
 
 def test_body_that_is_not_json_is_a_400(cloud):
@@ -60,8 +64,9 @@ def test_missing_resource_is_a_404(cloud):
 
 
 def test_unknown_field_is_refused_like_google_does(cloud):
-    status, body = request(cloud, "POST", "/v1/projects/p/locations/us-central1/customJobs",
-                           {"displayName": "x", "jobSpek": {}})
+    status, body = request(
+        cloud, "POST", "/v1/projects/p/locations/us-central1/customJobs", {"displayName": "x", "jobSpek": {}}
+    )
     assert status == 400 and "Invalid JSON payload" in body["error"]["message"]
 
 
@@ -70,8 +75,11 @@ def test_parse_resource_collection_and_verbs():
         return Router.parse("POST", path, {}, {}, None)  # type: ignore[arg-type]
 
     job = parse("/v1/projects/p/locations/l/customJobs/7:cancel")
-    assert (job.name, job.verb, job.collection_path) == ("projects/p/locations/l/customJobs/7", "cancel",
-                                                         "projects/locations/customJobs")
+    assert (job.name, job.verb, job.collection_path) == (
+        "projects/p/locations/l/customJobs/7",
+        "cancel",
+        "projects/locations/customJobs",
+    )
     assert (job.project, job.location) == ("p", "l")
     upload = parse("/v1/projects/p/locations/l/models:upload")
     assert (upload.name, upload.parent, upload.verb) == ("", "projects/p/locations/l", "upload")
@@ -124,14 +132,17 @@ def test_common_rules_names_and_labels():
         assert error.value.code == 400 and "https://" in error.value.message
 
 
-@pytest.mark.parametrize("spec", [
-    {"machineType": "n1-standard-5"},
-    {"machineType": "n1-standard-4", "acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 1},
-    {"machineType": "n1-standard-4", "acceleratorType": "NVIDIA_TESLA_T4", "acceleratorCount": 3},
-    {"machineType": "a2-highgpu-2g", "acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 1},
-    {"machineType": "ct5lp-hightpu-4t"},
-    {"machineType": "ct5lp-hightpu-4t", "tpuTopology": "2x4"},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"machineType": "n1-standard-5"},
+        {"machineType": "n1-standard-4", "acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 1},
+        {"machineType": "n1-standard-4", "acceleratorType": "NVIDIA_TESLA_T4", "acceleratorCount": 3},
+        {"machineType": "a2-highgpu-2g", "acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 1},
+        {"machineType": "ct5lp-hightpu-4t"},
+        {"machineType": "ct5lp-hightpu-4t", "tpuTopology": "2x4"},
+    ],
+)
 def test_machine_specs_vertex_ai_refuses(spec):
     with pytest.raises(GoogleError) as error:
         validation.check_machine_spec(spec)
@@ -139,11 +150,13 @@ def test_machine_specs_vertex_ai_refuses(spec):
 
 
 def test_machine_specs_vertex_ai_accepts():
-    validation.check_machine_spec({"machineType": "n1-standard-8", "acceleratorType": "NVIDIA_TESLA_T4",
-                                   "acceleratorCount": 1})
+    validation.check_machine_spec(
+        {"machineType": "n1-standard-8", "acceleratorType": "NVIDIA_TESLA_T4", "acceleratorCount": 1}
+    )
     validation.check_machine_spec({"machineType": "ct5lp-hightpu-4t", "tpuTopology": "2x2"})
-    validation.check_machine_spec({"machineType": "a2-highgpu-2g", "acceleratorType": "NVIDIA_TESLA_A100",
-                                   "acceleratorCount": 2})
+    validation.check_machine_spec(
+        {"machineType": "a2-highgpu-2g", "acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 2}
+    )
 
 
 def test_images_replicas_traffic_and_regions():
@@ -151,11 +164,13 @@ def test_images_replicas_traffic_and_regions():
     validation.check_replicas({"minReplicaCount": 1, "maxReplicaCount": 3})
     validation.check_traffic_split({"0": 10, "123": 90}, {"0", "123"})
     validation.check_region("europe-west4")
-    for call in (lambda: validation.check_image_uri("my-image:latest"),
-                 lambda: validation.check_replicas({"minReplicaCount": 3, "maxReplicaCount": 2}),
-                 lambda: validation.check_traffic_split({"0": 10, "123": 80}, {"0", "123"}),
-                 lambda: validation.check_traffic_split({"0": 10, "999": 90}, {"0", "123"}),
-                 lambda: validation.check_region("us-central1-a")):
+    for call in (
+        lambda: validation.check_image_uri("my-image:latest"),
+        lambda: validation.check_replicas({"minReplicaCount": 3, "maxReplicaCount": 2}),
+        lambda: validation.check_traffic_split({"0": 10, "123": 80}, {"0", "123"}),
+        lambda: validation.check_traffic_split({"0": 10, "999": 90}, {"0", "123"}),
+        lambda: validation.check_region("us-central1-a"),
+    ):
         with pytest.raises(GoogleError):
             call()
 

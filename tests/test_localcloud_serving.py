@@ -13,8 +13,11 @@ from google.api_core import exceptions
 from ds500 import churn_model, cloud, fixtures
 
 IMAGE = "us-central1-docker.pkg.dev/ds500-dry-run/ds500/churn-predictor:v1"
-ROUTES = dict(serving_container_predict_route="/predict", serving_container_health_route="/health",
-              serving_container_ports=[8080])
+ROUTES = dict(
+    serving_container_predict_route="/predict",
+    serving_container_health_route="/health",
+    serving_container_ports=[8080],
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +40,12 @@ def ctx(tmp_path_factory):
 def upload(ctx, **kwargs):
     from google.cloud import aiplatform
 
-    args = dict(display_name="churn", artifact_uri=f"gs://{ctx.bucket.name}/model/1", serving_container_image_uri=IMAGE,
-                **ROUTES)
+    args = dict(
+        display_name="churn",
+        artifact_uri=f"gs://{ctx.bucket.name}/model/1",
+        serving_container_image_uri=IMAGE,
+        **ROUTES,
+    )
     return aiplatform.Model.upload(**{**args, **kwargs})
 
 
@@ -63,13 +70,17 @@ def endpoint(ctx, model):
 def test_upload_versions_aliases_and_lookup(ctx, model):
     from google.cloud import aiplatform
 
-    second = upload(ctx, parent_model=model.resource_name, is_default_version=False, version_aliases=["challenger"])
+    second = upload(
+        ctx, parent_model=model.resource_name, is_default_version=False, version_aliases=["challenger"]
+    )
     assert (model.version_id, second.version_id) == ("1", "2")
     assert second.resource_name == model.resource_name
     assert [v.version_id for v in model.versioning_registry.list_versions()] == ["1", "2"]
     assert aiplatform.Model(f"{model.resource_name}@challenger").version_id == "2"
     assert aiplatform.Model(model.resource_name).version_id == "1"  # the default version
-    assert [m.resource_name for m in aiplatform.Model.list(filter='display_name="churn"')] == [model.resource_name]
+    assert [m.resource_name for m in aiplatform.Model.list(filter='display_name="churn"')] == [
+        model.resource_name
+    ]
     with pytest.raises(exceptions.BadRequest, match="already held by version 2"):
         upload(ctx, parent_model=model.resource_name, version_aliases=["challenger"])
     with pytest.raises(exceptions.BadRequest, match="default version"):
@@ -89,12 +100,19 @@ def test_new_default_version_moves_the_alias(ctx):
         aiplatform.Model(first.resource_name)
 
 
-@pytest.mark.parametrize("change, error, text", [
-    ({"serving_container_image_uri": "churn-predictor:latest"}, exceptions.BadRequest, "container image path"),
-    ({"artifact_uri": "gs://nowhere-bucket/model/1"}, exceptions.NotFound, "nowhere-bucket"),
-    ({"labels": {"Course": "ds500"}}, exceptions.BadRequest, "label key"),
-    ({"version_aliases": ["2"]}, exceptions.BadRequest, "version alias"),
-])
+@pytest.mark.parametrize(
+    "change, error, text",
+    [
+        (
+            {"serving_container_image_uri": "churn-predictor:latest"},
+            exceptions.BadRequest,
+            "container image path",
+        ),
+        ({"artifact_uri": "gs://nowhere-bucket/model/1"}, exceptions.NotFound, "nowhere-bucket"),
+        ({"labels": {"Course": "ds500"}}, exceptions.BadRequest, "label key"),
+        ({"version_aliases": ["2"]}, exceptions.BadRequest, "version alias"),
+    ],
+)
 def test_upload_rules(ctx, change, error, text):
     with pytest.raises(error, match=text):
         upload(ctx, **change)
@@ -109,7 +127,11 @@ def test_artifact_uri_must_be_cloud_storage(ctx):
     from google.cloud import aiplatform_v1
 
     client = ctx.client(aiplatform_v1.ModelServiceClient)
-    model = {"display_name": "s3", "artifact_uri": "s3://bucket/model", "container_spec": {"image_uri": IMAGE}}
+    model = {
+        "display_name": "s3",
+        "artifact_uri": "s3://bucket/model",
+        "container_spec": {"image_uri": IMAGE},
+    }
     with pytest.raises(exceptions.BadRequest, match="Cloud Storage folder"):
         client.upload_model(parent=f"projects/{ctx.project_id}/locations/us-central1", model=model)
 
@@ -144,10 +166,20 @@ def test_canary_split_routes_by_percentage_and_names_only_deployed_models(ctx, e
     assert endpoint.traffic_split == {champion: 100}
 
 
-@pytest.mark.parametrize("kwargs, text", [
-    ({"machine_type": "n1-standard-3"}, "not offered"),
-    ({"machine_type": "n1-standard-2", "accelerator_type": "NVIDIA_TESLA_A100", "accelerator_count": 1}, "cannot be attached"),
-])
+@pytest.mark.parametrize(
+    "kwargs, text",
+    [
+        ({"machine_type": "n1-standard-3"}, "not offered"),
+        (
+            {
+                "machine_type": "n1-standard-2",
+                "accelerator_type": "NVIDIA_TESLA_A100",
+                "accelerator_count": 1,
+            },
+            "cannot be attached",
+        ),
+    ],
+)
 def test_deploy_resource_rules(ctx, model, kwargs, text):
     from google.cloud import aiplatform
 
@@ -164,11 +196,18 @@ def test_deploy_replica_rule(ctx, model):
 
     created = aiplatform.Endpoint.create(display_name="replicas")
     client = ctx.client(aiplatform_v1.EndpointServiceClient)
-    resources = {"machine_spec": {"machine_type": "n1-standard-2"}, "min_replica_count": 3, "max_replica_count": 2}
+    resources = {
+        "machine_spec": {"machine_type": "n1-standard-2"},
+        "min_replica_count": 3,
+        "max_replica_count": 2,
+    }
     try:
         with pytest.raises(exceptions.BadRequest, match="maxReplicaCount"):  # the SDK would raise max to min
-            client.deploy_model(endpoint=created.resource_name, traffic_split={"0": 100}, deployed_model={
-                "model": model.resource_name, "dedicated_resources": resources}).result()
+            client.deploy_model(
+                endpoint=created.resource_name,
+                traffic_split={"0": 100},
+                deployed_model={"model": model.resource_name, "dedicated_resources": resources},
+            ).result()
     finally:
         created.delete(force=True)
 
@@ -182,24 +221,38 @@ def test_deployed_endpoint_and_model_cannot_be_deleted(ctx, endpoint, model):
 
 # -- batch prediction ---------------------------------------------------------------------------
 def test_batch_prediction_writes_predictions_to_the_bucket(ctx, model):
-    job = model.batch_predict(job_display_name="monthly", gcs_source=f"gs://{ctx.bucket.name}/batch/in.jsonl",
-                              instances_format="jsonl", predictions_format="jsonl",
-                              gcs_destination_prefix=f"gs://{ctx.bucket.name}/batch/out", machine_type="n1-standard-2",
-                              sync=True)
+    job = model.batch_predict(
+        job_display_name="monthly",
+        gcs_source=f"gs://{ctx.bucket.name}/batch/in.jsonl",
+        instances_format="jsonl",
+        predictions_format="jsonl",
+        gcs_destination_prefix=f"gs://{ctx.bucket.name}/batch/out",
+        machine_type="n1-standard-2",
+        sync=True,
+    )
     assert job.state.name == "JOB_STATE_SUCCEEDED" and job.completion_stats.successful_count == 70
     folder = job.output_info.gcs_output_directory
     assert folder.startswith(f"gs://{ctx.bucket.name}/batch/out/prediction-churn-")
     blob = ctx.bucket.blob(folder.split("/", 3)[3] + "/predictions_0001.jsonl")
     lines = [json.loads(line) for line in blob.download_as_text().splitlines()]
-    assert len(lines) == 70 and lines[0]["instance"] == ctx.rows[0] and "churn_probability" in lines[0]["prediction"]
+    assert (
+        len(lines) == 70
+        and lines[0]["instance"] == ctx.rows[0]
+        and "churn_probability" in lines[0]["prediction"]
+    )
     job.delete()
 
 
 def test_batch_prediction_input_must_exist(ctx, model):
     with pytest.raises(exceptions.NotFound):
-        model.batch_predict(job_display_name="missing", gcs_source=f"gs://{ctx.bucket.name}/batch/none.jsonl",
-                            instances_format="jsonl", gcs_destination_prefix=f"gs://{ctx.bucket.name}/out",
-                            machine_type="n1-standard-2", sync=True)
+        model.batch_predict(
+            job_display_name="missing",
+            gcs_source=f"gs://{ctx.bucket.name}/batch/none.jsonl",
+            instances_format="jsonl",
+            gcs_destination_prefix=f"gs://{ctx.bucket.name}/out",
+            machine_type="n1-standard-2",
+            sync=True,
+        )
 
 
 # -- Pub/Sub ----------------------------------------------------------------------------------
@@ -227,7 +280,10 @@ def test_publish_pull_acknowledge(pubsub):
     assert pulled[0].message.attributes["customer"] == "0"
     subscriber.acknowledge(subscription=subscription, ack_ids=[m.ack_id for m in pulled])
     rest = subscriber.pull(subscription=subscription, max_messages=10).received_messages
-    assert [json.loads(m.message.data)["i"] for m in rest] == [3, 4]  # leased ones are not sent again before the deadline
+    assert [json.loads(m.message.data)["i"] for m in rest] == [
+        3,
+        4,
+    ]  # leased ones are not sent again before the deadline
     assert not subscriber.pull(subscription=subscription, max_messages=10).received_messages
 
 
@@ -236,12 +292,15 @@ def test_pubsub_rules(ctx, pubsub):
     with pytest.raises(exceptions.NotFound):
         publisher.publish(publisher.topic_path(ctx.project_id, "no-such-topic"), b"x").result()
     with pytest.raises(exceptions.NotFound):
-        subscriber.create_subscription(name=subscriber.subscription_path(ctx.project_id, "orphan"),
-                                       topic=publisher.topic_path(ctx.project_id, "no-such-topic"))
+        subscriber.create_subscription(
+            name=subscriber.subscription_path(ctx.project_id, "orphan"),
+            topic=publisher.topic_path(ctx.project_id, "no-such-topic"),
+        )
     with pytest.raises(exceptions.Conflict):  # 409 ALREADY_EXISTS
         publisher.create_topic(name=topic)
     with pytest.raises(exceptions.BadRequest, match="not a valid Pub/Sub id"):
         publisher.create_topic(name=publisher.topic_path(ctx.project_id, "goog-topic"))
     with pytest.raises(exceptions.BadRequest, match="between 10 and 600"):
-        subscriber.create_subscription(name=subscriber.subscription_path(ctx.project_id, "short"), topic=topic,
-                                       ack_deadline_seconds=5)
+        subscriber.create_subscription(
+            name=subscriber.subscription_path(ctx.project_id, "short"), topic=topic, ack_deadline_seconds=5
+        )

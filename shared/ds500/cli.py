@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_grade)
 
     p = sub.add_parser("local-cloud", help="run the local Google Cloud stand-in in the foreground")
-    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: Ctrl+C)")
+    p.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: Ctrl+C)")
     p.set_defaults(func=_local_cloud)
 
     p = sub.add_parser("fixtures", help="verify or rebuild data/")

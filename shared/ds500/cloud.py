@@ -145,7 +145,8 @@ class CloudContext:
             from google.cloud.logging_v2 import logger
             from google.cloud.logging_v2.resource import Resource
 
-            logger.detect_resource = lambda project="": Resource(type="global", labels={"project_id": project})
+            logger.detect_resource = lambda project="": Resource(
+                type="global", labels={"project_id": project})
         return cloud_logging.Client(project=self.project_id, credentials=self.credentials, _use_grpc=False,
                                     client_options=self.client_options("logging") or None)
 

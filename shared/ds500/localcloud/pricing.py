@@ -29,9 +29,15 @@ def _machine_specs(value: Any) -> list[tuple[dict[str, Any], int, str]]:
     if isinstance(value, dict):
         spec = value.get("machineSpec")
         if isinstance(spec, dict):
-            replicas = int(value.get("replicaCount") or value.get("minReplicaCount")
-                           or value.get("startingReplicaCount") or 1)
-            purpose = "prediction" if "minReplicaCount" in value or "startingReplicaCount" in value else "training"
+            replicas = int(
+                value.get("replicaCount")
+                or value.get("minReplicaCount")
+                or value.get("startingReplicaCount")
+                or 1
+            )
+            purpose = (
+                "prediction" if "minReplicaCount" in value or "startingReplicaCount" in value else "training"
+            )
             found.append((spec, replicas, purpose))
         for child in value.values():
             if child is not spec:
@@ -53,10 +59,14 @@ def describe(requests: list[Any]) -> list[str]:
         count = int(spec.get("acceleratorCount") or 0)
         gpu = prices[purpose]["accelerators"].get(accelerator) if accelerator else None
         if per_hour is None:
-            lines.append(f"{replicas} × {machine}: no list price in the course's table; see {prices['source'][purpose]}")
+            lines.append(
+                f"{replicas} × {machine}: no list price in our table; see {prices['source'][purpose]}"
+            )
             continue
         total = per_hour + (gpu or 0) * count
         extra = f" + {count} × {accelerator} at ${gpu:.2f}" if gpu is not None and count else ""
-        lines.append(f"{replicas} × {machine}{extra}: ${total:.2f} per hour each, ${total * replicas:.2f} per hour "
-                     f"({purpose}, {prices['region']}, list price read {prices['checked']}; {prices['source'][purpose]})")
+        lines.append(
+            f"{replicas} × {machine}{extra}: ${total:.2f} per hour each, ${total * replicas:.2f} per hour "
+            f"({purpose}, {prices['region']}, read {prices['checked']}; {prices['source'][purpose]})"
+        )
     return lines

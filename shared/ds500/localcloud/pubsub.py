@@ -43,8 +43,11 @@ _ids = iter(range(1, 10**12))
 def _check_id(name: str) -> None:
     resource_id = name.rsplit("/", 1)[-1]
     if not _ID.match(resource_id) or resource_id.lower().startswith("goog"):
-        raise invalid(f"{resource_id!r} is not a valid Pub/Sub id: 3-255 characters, starting with a letter, "
-                      "of letters, digits and - _ . ~ + %, not starting with 'goog'", NAME_DOCS)
+        raise invalid(
+            f"{resource_id!r} is not a valid Pub/Sub id: 3-255 characters, starting with a letter, "
+            "of letters, digits and - _ . ~ + %, not starting with 'goog'",
+            NAME_DOCS,
+        )
 
 
 def _create_topic(call: Call) -> dict[str, Any]:
@@ -71,8 +74,15 @@ def _create_subscription(call: Call) -> dict[str, Any]:
         raise invalid(f"ackDeadlineSeconds must be between 10 and 600, got {deadline}", SUBSCRIPTION_DOCS)
     with _lock:
         _queues[(id(store), call.name)] = {}
-    return store.put(call.name, {"topic": topic, "ackDeadlineSeconds": deadline,
-                                 "messageRetentionDuration": "604800s", "state": "ACTIVE"})
+    return store.put(
+        call.name,
+        {
+            "topic": topic,
+            "ackDeadlineSeconds": deadline,
+            "messageRetentionDuration": "604800s",
+            "state": "ACTIVE",
+        },
+    )
 
 
 def _publish(call: Call) -> dict[str, Any]:
@@ -81,8 +91,11 @@ def _publish(call: Call) -> dict[str, Any]:
     messages = call.body.get("messages") or []
     if not messages:
         raise invalid("a publish request needs at least one message", PUBLISH_DOCS)
-    subscriptions = [s["name"] for s in store.children(call.name.split("/topics/")[0], "subscriptions")
-                     if s["topic"] == call.name]
+    subscriptions = [
+        s["name"]
+        for s in store.children(call.name.split("/topics/")[0], "subscriptions")
+        if s["topic"] == call.name
+    ]
     ids = []
     with _lock:
         for message in messages:
@@ -150,8 +163,14 @@ def _delete_topic(call: Call) -> dict[str, Any]:
 
 def register(router: Router) -> None:
     router.add(
-        Collection("projects/topics", verbs={"publish": _publish},
-                   methods={"PUT": _create_topic, "DELETE": _delete_topic}),
-        Collection("projects/subscriptions", verbs={"pull": _pull, "acknowledge": _acknowledge},
-                   methods={"PUT": _create_subscription, "DELETE": _delete_subscription}),
+        Collection(
+            "projects/topics",
+            verbs={"publish": _publish},
+            methods={"PUT": _create_topic, "DELETE": _delete_topic},
+        ),
+        Collection(
+            "projects/subscriptions",
+            verbs={"pull": _pull, "acknowledge": _acknowledge},
+            methods={"PUT": _create_subscription, "DELETE": _delete_subscription},
+        ),
     )

@@ -21,7 +21,9 @@ _MAX_TEXT = 160
 def trim(value: Any, depth: int = 0) -> Any:
     """A short copy of a JSON value: long strings, lists and deep objects are cut."""
     if isinstance(value, str):
-        return value if len(value) <= _MAX_TEXT else value[:_MAX_TEXT] + f"… (+{len(value) - _MAX_TEXT} chars)"
+        return (
+            value if len(value) <= _MAX_TEXT else value[:_MAX_TEXT] + f"… (+{len(value) - _MAX_TEXT} chars)"
+        )
     if isinstance(value, list):
         head = [trim(v, depth + 1) for v in value[:_MAX_ITEMS]]
         return head + [f"… (+{len(value) - _MAX_ITEMS} items)"] if len(value) > _MAX_ITEMS else head

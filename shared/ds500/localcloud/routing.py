@@ -164,8 +164,9 @@ class Router:
             self.collections[collection.path] = collection
 
     @staticmethod
-    def parse(method: str, raw_path: str, body: dict[str, Any], query: dict[str, str],
-              cloud: LocalCloud) -> Call:
+    def parse(
+        method: str, raw_path: str, body: dict[str, Any], query: dict[str, str], cloud: LocalCloud
+    ) -> Call:
         """Split ``/{version}/{path}[:{verb}]`` into a :class:`Call`."""
         version, _, rest = raw_path.strip("/").partition("/")
         verb = ""
@@ -176,8 +177,9 @@ class Router:
         names_resource = len(parts) % 2 == 0
         name = "/".join(parts) if names_resource and parts else ""
         parent = "" if names_resource else "/".join(parts[:-1])
-        return Call(method, version, "/".join(parts), "/".join(collections), name, parent, verb,
-                    body, query, cloud)
+        return Call(
+            method, version, "/".join(parts), "/".join(collections), name, parent, verb, body, query, cloud
+        )
 
     def dispatch(self, call: Call) -> dict[str, Any]:
         """Run the standard or custom method; raises :class:`GoogleError`."""
@@ -228,11 +230,17 @@ class Router:
     def create(collection: Collection, call: Call) -> dict[str, Any]:
         """POST on a collection: check, name, store, and answer (or wrap in an operation)."""
         store = call.cloud.store
-        body = normalize(collection.type_for(call.version), call.body) if collection.resource_type else dict(call.body)
+        body = (
+            normalize(collection.type_for(call.version), call.body)
+            if collection.resource_type
+            else dict(call.body)
+        )
         missing = [f for f in collection.required if not body.get(f)]
         if missing:
-            raise invalid(f"{', '.join(missing)} is required to create a {collection.key[:-1]}",
-                          "https://cloud.google.com/vertex-ai/docs/reference/rest")
+            raise invalid(
+                f"{', '.join(missing)} is required to create a {collection.key[:-1]}",
+                "https://cloud.google.com/vertex-ai/docs/reference/rest",
+            )
         from ds500.localcloud import validation
 
         validation.common(body)
@@ -256,7 +264,13 @@ class Router:
     def readable(self, call: Call) -> dict[str, Any]:
         """The body as the log shows it: a created resource with enum names instead of numbers."""
         collection = self.collections.get(call.collection_path)
-        if call.method == "POST" and not call.verb and not call.name and collection and collection.resource_type:
+        if (
+            call.method == "POST"
+            and not call.verb
+            and not call.name
+            and collection
+            and collection.resource_type
+        ):
             try:
                 return normalize(collection.type_for(call.version), call.body)
             except GoogleError:
@@ -265,5 +279,6 @@ class Router:
 
     def raise_for(self, error: Exception) -> GoogleError:
         """Any other exception is a stand-in bug: say so (HTTP 500, INTERNAL)."""
-        return GoogleError(500, f"local stand-in bug ({type(error).__name__}: {error}); please report it",
-                           "INTERNAL")
+        return GoogleError(
+            500, f"local stand-in bug ({type(error).__name__}: {error}); please report it", "INTERNAL"
+        )

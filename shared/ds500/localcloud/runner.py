@@ -57,8 +57,9 @@ def runnable(pools: list[dict[str, Any]]) -> bool:
     return bool(pools and pools[0] and pools[0].get("pythonPackageSpec"))
 
 
-def vertex_env(project: str, job_id: str, base_output_dir: str, pools: list[dict[str, Any]],
-               trial_id: str = "") -> dict[str, str]:
+def vertex_env(
+    project: str, job_id: str, base_output_dir: str, pools: list[dict[str, Any]], trial_id: str = ""
+) -> dict[str, str]:
     """The variables Vertex AI sets in the chief replica (see ``ENV_DOCS``).
 
     Args:
@@ -72,19 +73,36 @@ def vertex_env(project: str, job_id: str, base_output_dir: str, pools: list[dict
     if base_output_dir and not base_output_dir.startswith("gs://"):
         raise ValueError(f"base_output_dir must be a gs:// URI or empty, got {base_output_dir!r}")
     base = base_output_dir.rstrip("/") + (f"/{trial_id}" if trial_id else "")
-    cluster = {f"workerpool{i}": [f"workerpool{i}-{job_id}-{r}:2222" for r in range(int(p.get("replicaCount") or 1))]
-               for i, p in enumerate(pools) if p}
-    tf_roles = {"workerpool0": "chief", "workerpool1": "worker", "workerpool2": "ps", "workerpool3": "evaluator"}
+    cluster = {
+        f"workerpool{i}": [f"workerpool{i}-{job_id}-{r}:2222" for r in range(int(p.get("replicaCount") or 1))]
+        for i, p in enumerate(pools)
+        if p
+    }
+    tf_roles = {
+        "workerpool0": "chief",
+        "workerpool1": "worker",
+        "workerpool2": "ps",
+        "workerpool3": "evaluator",
+    }
     env = {
         "CLOUD_ML_PROJECT_ID": project,
-        "CLUSTER_SPEC": json.dumps({"cluster": cluster, "environment": "cloud",
-                                    "task": {"type": "workerpool0", "index": 0}}),
-        "TF_CONFIG": json.dumps({"cluster": {tf_roles[k]: v for k, v in cluster.items()}, "environment": "cloud",
-                                 "task": {"type": "chief", "index": 0}}),
+        "CLUSTER_SPEC": json.dumps(
+            {"cluster": cluster, "environment": "cloud", "task": {"type": "workerpool0", "index": 0}}
+        ),
+        "TF_CONFIG": json.dumps(
+            {
+                "cluster": {tf_roles[k]: v for k, v in cluster.items()},
+                "environment": "cloud",
+                "task": {"type": "chief", "index": 0},
+            }
+        ),
     }
     if base_output_dir:  # Vertex AI sets the AIP_*_DIR variables only with a base output directory
-        env.update(AIP_MODEL_DIR=f"{base}/model/", AIP_CHECKPOINT_DIR=f"{base}/checkpoints/",
-                   AIP_TENSORBOARD_LOG_DIR=f"{base}/logs/")
+        env.update(
+            AIP_MODEL_DIR=f"{base}/model/",
+            AIP_CHECKPOINT_DIR=f"{base}/checkpoints/",
+            AIP_TENSORBOARD_LOG_DIR=f"{base}/logs/",
+        )
     if trial_id:
         env["CLOUD_ML_TRIAL_ID"] = trial_id
     return env
@@ -115,8 +133,14 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_pool(cloud: LocalCloud, pool: dict[str, Any], env: dict[str, str], *,
-             extra_args: list[str] | None = None, timeout: float = 300) -> Outcome:
+def run_pool(
+    cloud: LocalCloud,
+    pool: dict[str, Any],
+    env: dict[str, str],
+    *,
+    extra_args: list[str] | None = None,
+    timeout: float = 300,
+) -> Outcome:
     """Run the chief replica of ``pool`` (a ``pythonPackageSpec``) in a subprocess.
 
     Args:
@@ -133,12 +157,19 @@ def run_pool(cloud: LocalCloud, pool: dict[str, Any], env: dict[str, str], *,
     with tempfile.TemporaryDirectory(prefix="ds500-job-") as tmp:
         root = _unpack(cloud, list(spec.get("packageUris") or []), Path(tmp))
         metric_file = Path(tmp) / "hypertune" / "output.metrics"
-        run_env = {**os.environ, **{e["name"]: e.get("value", "") for e in spec.get("env") or []}, **env,
-                   "CLOUD_ML_HP_METRIC_FILE": str(metric_file), "STORAGE_EMULATOR_HOST": cloud.storage_url,
-                   "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        run_env = {
+            **os.environ,
+            **{e["name"]: e.get("value", "") for e in spec.get("env") or []},
+            **env,
+            "CLOUD_ML_HP_METRIC_FILE": str(metric_file),
+            "STORAGE_EMULATOR_HOST": cloud.storage_url,
+            "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        }
         command = [sys.executable, "-m", module, *(spec.get("args") or []), *(extra_args or [])]
         try:
-            done = subprocess.run(command, cwd=root, env=run_env, capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run(
+                command, cwd=root, env=run_env, capture_output=True, text=True, timeout=timeout
+            )
             code, output = done.returncode, done.stdout + done.stderr
         except subprocess.TimeoutExpired:
             code, output = -9, f"stopped by the local stand-in after {timeout:.0f} s"

@@ -36,8 +36,19 @@ from ds500.localcloud.store import Store
 __all__ = ["LOCAL_HEADER", "LocalCloud", "running", "stop_running"]
 
 LOCAL_HEADER = "x-ds500-local-stand-in"
-_NOT_SERVICES = {"errors", "requestlog", "routing", "server", "store", "validation", "display", "pricing",
-                 "runner", "storage", "protos"}
+_NOT_SERVICES = {
+    "errors",
+    "requestlog",
+    "routing",
+    "server",
+    "store",
+    "validation",
+    "display",
+    "pricing",
+    "runner",
+    "storage",
+    "protos",
+}
 
 
 def _free_socket() -> socket.socket:
@@ -96,9 +107,13 @@ class LocalCloud:
         async def handle(request: Request) -> JSONResponse:
             raw = await request.body()
             status, payload = await run_in_threadpool(
-                self.handle, request.method, request.url.path, raw,
+                self.handle,
+                request.method,
+                request.url.path,
+                raw,
                 # a repeated parameter (``timeSeries=a&timeSeries=b``) arrives comma-joined
-                {key: ",".join(request.query_params.getlist(key)) for key in request.query_params})
+                {key: ",".join(request.query_params.getlist(key)) for key in request.query_params},
+            )
             return JSONResponse(payload, status_code=status, headers={LOCAL_HEADER: "1"})
 
         methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -122,8 +137,9 @@ class LocalCloud:
             bug = self.router.raise_for(error)
             return self._logged(method, path, body, bug.code, bug.body())
 
-    def _logged(self, method: str, path: str, body: Any, status: int, payload: dict[str, Any]
-                ) -> tuple[int, dict[str, Any]]:
+    def _logged(
+        self, method: str, path: str, body: Any, status: int, payload: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         self.log.add("api", method, path, status, body, payload)
         return status, payload
 
@@ -137,8 +153,9 @@ class LocalCloud:
         port = sock.getsockname()[1]
         config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="ds500-localcloud", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="ds500-localcloud", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:

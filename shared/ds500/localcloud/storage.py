@@ -14,6 +14,7 @@ import threading
 from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+
 from ds500.localcloud.errors import not_found
 from ds500.localcloud.requestlog import RequestLog
 
@@ -41,8 +42,9 @@ class StorageEmulator:
 
         self.log = log
         self.data_dir = Path(data_dir) if data_dir else None
-        self.storage = Storage(use_memory_fs=self.data_dir is None,
-                               data_dir=str(self.data_dir) if self.data_dir else None)
+        self.storage = Storage(
+            use_memory_fs=self.data_dir is None, data_dir=str(self.data_dir) if self.data_dir else None
+        )
         self.url = ""
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -106,7 +108,7 @@ class StorageEmulator:
             raise
 
     def write(self, uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        """Store ``data`` at ``gs://bucket/object``, as a service writes its output; 404 without the bucket."""
+        """Store ``data`` at ``gs://bucket/object``, as a service writes output; 404 without bucket."""
         from gcp_storage_emulator.handlers.objects import _checksums, _make_object_resource
 
         bucket, path = split_gs_uri(uri)
@@ -120,7 +122,9 @@ class StorageEmulator:
         bucket, prefix = split_gs_uri(prefix_uri)
         if bucket not in self.storage.buckets:
             raise not_found(f"bucket gs://{bucket}")
-        return [f"gs://{bucket}/{n}" for n in sorted(self.storage.objects.get(bucket, {})) if n.startswith(prefix)]
+        return [
+            f"gs://{bucket}/{n}" for n in sorted(self.storage.objects.get(bucket, {})) if n.startswith(prefix)
+        ]
 
 
 def _missing(uri: str) -> bytes:

@@ -83,14 +83,16 @@ class Store:
         """Direct children ``{parent}/{collection}/{id}``, oldest first."""
         prefix = f"{parent}/{collection}/"
         with self._lock:
-            names = [n for n in self._resources if n.startswith(prefix) and "/" not in n[len(prefix):]]
+            names = [n for n in self._resources if n.startswith(prefix) and "/" not in n[len(prefix) :]]
             names.sort(key=lambda n: self._created[n])
             return [copy.deepcopy(self._resources[n]) for n in names]
 
     def names(self) -> list[str]:
         """Every stored resource name, oldest first (operations excluded)."""
         with self._lock:
-            return sorted((n for n in self._resources if "/operations/" not in n), key=self._created.__getitem__)
+            return sorted(
+                (n for n in self._resources if "/operations/" not in n), key=self._created.__getitem__
+            )
 
     def wait_for(self, name: str, done: Any, timeout: float) -> dict[str, Any]:
         """Block until ``done(resource)`` is true or ``timeout`` passes; return the resource.
@@ -107,8 +109,13 @@ class Store:
                     return resource
                 self.changed.wait(left)
 
-    def operation(self, parent: str, response: dict[str, Any] | None, response_type: str | None = None,
-                  metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def operation(
+        self,
+        parent: str,
+        response: dict[str, Any] | None,
+        response_type: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """A finished long-running operation under ``parent`` (``done: true``).
 
         Local work finishes before the answer, so the SDK's ``operation.result()``

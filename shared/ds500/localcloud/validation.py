@@ -34,7 +34,9 @@ SERVING_COMPUTE_DOCS = "https://cloud.google.com/vertex-ai/docs/predictions/conf
 TPU_DOCS = "https://cloud.google.com/vertex-ai/docs/training/training-with-tpu-vm"
 IMAGE_DOCS = "https://cloud.google.com/artifact-registry/docs/docker/names"
 LOCATIONS_DOCS = "https://cloud.google.com/vertex-ai/docs/general/locations"
-TRAFFIC_DOCS = "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.endpoints#Endpoint"
+TRAFFIC_DOCS = (
+    "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.endpoints#Endpoint"
+)
 SCALING_DOCS = "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/DedicatedResources"
 
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -42,10 +44,30 @@ _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
 #: Vertex AI regions the labs may use (a subset of the locations page).
 REGIONS = {
-    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
-    "northamerica-northeast1", "southamerica-east1", "europe-west1", "europe-west2", "europe-west3",
-    "europe-west4", "europe-west6", "europe-west9", "europe-north1", "asia-east1", "asia-northeast1",
-    "asia-northeast3", "asia-south1", "asia-southeast1", "australia-southeast1", "me-west1", "global",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west4",
+    "northamerica-northeast1",
+    "southamerica-east1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west9",
+    "europe-north1",
+    "asia-east1",
+    "asia-northeast1",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-southeast1",
+    "australia-southeast1",
+    "me-west1",
+    "global",
 }
 
 #: accelerator type -> the machine types it can be attached to (a regex) and the counts allowed.
@@ -80,32 +102,47 @@ _TPU_TOPOLOGIES = {
     "ct6e-standard-8t": {"2x4"},
 }
 # Machine types whose GPUs are built in: the accelerator must be given and match.
-_BUILT_IN_GPUS = {"a2-": "NVIDIA_TESLA_A100", "a2-ultragpu": "NVIDIA_A100_80GB", "a3-": "NVIDIA_H100_80GB",
-                  "g2-": "NVIDIA_L4"}
+_BUILT_IN_GPUS = {
+    "a2-": "NVIDIA_TESLA_A100",
+    "a2-ultragpu": "NVIDIA_A100_80GB",
+    "a3-": "NVIDIA_H100_80GB",
+    "g2-": "NVIDIA_L4",
+}
 
 
 def common(body: dict[str, Any]) -> None:
     """Display name length and label rules, shared by every Vertex AI resource."""
     display_name = body.get("displayName")
     if isinstance(display_name, str) and len(display_name) > 128:
-        raise invalid(f"displayName is {len(display_name)} characters; at most 128 are allowed", DISPLAY_NAME_DOCS)
+        raise invalid(
+            f"displayName is {len(display_name)} characters; at most 128 are allowed", DISPLAY_NAME_DOCS
+        )
     labels = body.get("labels") or {}
     if len(labels) > 64:
         raise invalid(f"{len(labels)} labels given; a resource can have at most 64", LABELS_DOCS)
     for key, value in labels.items():
         if not _LABEL_KEY.match(str(key)):
-            raise invalid(f"label key {key!r} is invalid: 1-63 characters of lowercase letters, digits, "
-                          "'_' and '-', starting with a lowercase letter", LABELS_DOCS)
+            raise invalid(
+                f"label key {key!r} is invalid: 1-63 characters of lowercase letters, digits, "
+                "'_' and '-', starting with a lowercase letter",
+                LABELS_DOCS,
+            )
         if not _LABEL_VALUE.match(str(value)):
-            raise invalid(f"label value {value!r} (key {key!r}) is invalid: at most 63 characters of "
-                          "lowercase letters, digits, '_' and '-'", LABELS_DOCS)
+            raise invalid(
+                f"label value {value!r} (key {key!r}) is invalid: at most 63 characters of "
+                "lowercase letters, digits, '_' and '-'",
+                LABELS_DOCS,
+            )
 
 
 def check_region(location: str, what: str = "Vertex AI") -> None:
     """Refuse a location where the service is not offered (or a zone given as a region)."""
     if location not in REGIONS:
-        raise invalid(f"{what} is not available in location {location!r} (a region such as "
-                      "'us-central1'; a zone such as 'us-central1-a' is not a location)", LOCATIONS_DOCS)
+        raise invalid(
+            f"{what} is not available in location {location!r} (a region such as "
+            "'us-central1'; a zone such as 'us-central1-a' is not a location)",
+            LOCATIONS_DOCS,
+        )
 
 
 def check_machine_spec(spec: dict[str, Any], *, serving: bool = False) -> None:
@@ -115,8 +152,11 @@ def check_machine_spec(spec: dict[str, Any], *, serving: bool = False) -> None:
     if not machine:
         raise invalid("machineSpec.machineType is required", docs)
     if not _MACHINE.match(machine):
-        raise invalid(f"machine type {machine!r} is not offered by Vertex AI (or not known to the local "
-                      "stand-in); check the list of machine types", docs)
+        raise invalid(
+            f"machine type {machine!r} is not offered by Vertex AI (or not known to the local "
+            "stand-in); check the list of machine types",
+            docs,
+        )
     accelerator = spec.get("acceleratorType", "")
     if accelerator in ("", "ACCELERATOR_TYPE_UNSPECIFIED"):
         accelerator = ""
@@ -124,30 +164,42 @@ def check_machine_spec(spec: dict[str, Any], *, serving: bool = False) -> None:
     for prefix, built_in in sorted(_BUILT_IN_GPUS.items(), key=lambda kv: -len(kv[0])):
         if machine.startswith(prefix):
             if accelerator != built_in:
-                raise invalid(f"machine type {machine} comes with {built_in} GPUs: set acceleratorType "
-                              f"{built_in!r} (got {accelerator or 'none'!r})", docs)
+                raise invalid(
+                    f"machine type {machine} comes with {built_in} GPUs: set acceleratorType "
+                    f"{built_in!r} (got {accelerator or 'none'!r})",
+                    docs,
+                )
             break
     if machine.startswith(("ct5lp-", "ct5p-", "ct6e-")):
         topology = spec.get("tpuTopology", "")
         allowed = _TPU_TOPOLOGIES[machine]
         if topology not in allowed:
-            raise invalid(f"TPU machine type {machine} needs tpuTopology in {sorted(allowed)}, got "
-                          f"{topology or 'none'!r}", TPU_DOCS)
+            raise invalid(
+                f"TPU machine type {machine} needs tpuTopology in {sorted(allowed)}, got "
+                f"{topology or 'none'!r}",
+                TPU_DOCS,
+            )
         return
     if not accelerator:
         if count:
             raise invalid(f"acceleratorCount {count} given without an acceleratorType", docs)
         return
     if accelerator not in ACCELERATORS:
-        raise invalid(f"accelerator type {accelerator!r} is not known; use one of {sorted(ACCELERATORS)}", docs)
+        raise invalid(
+            f"accelerator type {accelerator!r} is not known; use one of {sorted(ACCELERATORS)}", docs
+        )
     machines, counts = ACCELERATORS[accelerator]
     if not re.fullmatch(machines, machine):
         raise invalid(f"{accelerator} cannot be attached to machine type {machine}", docs)
     if count not in counts:
-        raise invalid(f"acceleratorCount {count} is not offered for {accelerator} (allowed: {list(counts)})", docs)
+        raise invalid(
+            f"acceleratorCount {count} is not offered for {accelerator} (allowed: {list(counts)})", docs
+        )
     gpus = re.search(r"-(\d+)g$", machine)
     if gpus and count != int(gpus.group(1)):
-        raise invalid(f"{machine} has exactly {gpus.group(1)} GPUs: set acceleratorCount {gpus.group(1)}", docs)
+        raise invalid(
+            f"{machine} has exactly {gpus.group(1)} GPUs: set acceleratorCount {gpus.group(1)}", docs
+        )
 
 
 def check_image_uri(uri: str, field: str = "imageUri") -> None:
@@ -155,8 +207,11 @@ def check_image_uri(uri: str, field: str = "imageUri") -> None:
     if not isinstance(uri, str) or not re.match(
         r"^([a-z0-9-]+\.)*(pkg\.dev|gcr\.io|docker\.io)/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$", uri
     ):
-        raise invalid(f"{field} {uri!r} is not a container image path such as "
-                      "'us-central1-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG'", IMAGE_DOCS)
+        raise invalid(
+            f"{field} {uri!r} is not a container image path such as "
+            "'us-central1-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG'",
+            IMAGE_DOCS,
+        )
 
 
 def check_replicas(resources: dict[str, Any]) -> None:
@@ -166,15 +221,20 @@ def check_replicas(resources: dict[str, Any]) -> None:
     if low < 1:
         raise invalid(f"minReplicaCount must be at least 1, got {low}", SCALING_DOCS)
     if high < low:
-        raise invalid(f"maxReplicaCount ({high}) must not be smaller than minReplicaCount ({low})", SCALING_DOCS)
+        raise invalid(
+            f"maxReplicaCount ({high}) must not be smaller than minReplicaCount ({low})", SCALING_DOCS
+        )
 
 
 def check_traffic_split(split: dict[str, Any], deployed_ids: set[str]) -> None:
     """Percentages are whole numbers summing to 100 and name deployed models only."""
     unknown = sorted(set(split) - deployed_ids)
     if unknown:
-        raise invalid(f"trafficSplit names deployed model ids that are not on this endpoint: {unknown} "
-                      f"(deployed: {sorted(deployed_ids)})", TRAFFIC_DOCS)
+        raise invalid(
+            f"trafficSplit names deployed model ids that are not on this endpoint: {unknown} "
+            f"(deployed: {sorted(deployed_ids)})",
+            TRAFFIC_DOCS,
+        )
     total = sum(int(v) for v in split.values())
     if split and total != 100:
         raise invalid(f"trafficSplit percentages must sum to 100, got {total}", TRAFFIC_DOCS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import threading
 from typing import Any
 
@@ -29,28 +30,54 @@ from ds500.localcloud.store import now
 
 CUSTOM_JOB_DOCS = "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/CustomJobSpec"
 STUDY_DOCS = "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/StudySpec"
-HPT_DOCS = "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.hyperparameterTuningJobs"
-AUTOML_TABULAR_DOCS = "https://cloud.google.com/vertex-ai/docs/tabular-data/classification-regression/train-model"
+HPT_DOCS = (
+    "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.hyperparameterTuningJobs"
+)
+AUTOML_TABULAR_DOCS = (
+    "https://cloud.google.com/vertex-ai/docs/tabular-data/classification-regression/train-model"
+)
 AUTOML_FORECAST_DOCS = "https://cloud.google.com/vertex-ai/docs/tabular-data/forecasting/train-model"
 ARTIFACT_DOCS = "https://cloud.google.com/vertex-ai/docs/training/exporting-model-artifacts"
 DATASET_DOCS = "https://cloud.google.com/vertex-ai/docs/tabular-data/classification-regression/create-dataset"
-DONE_STATES = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED",
-               "PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"}
+DONE_STATES = {
+    "JOB_STATE_SUCCEEDED",
+    "JOB_STATE_FAILED",
+    "JOB_STATE_CANCELLED",
+    "PIPELINE_STATE_SUCCEEDED",
+    "PIPELINE_STATE_FAILED",
+    "PIPELINE_STATE_CANCELLED",
+}
 #: trials a tuning job runs locally, whatever its maxTrialCount (each is a fresh Python process)
 LOCAL_TRIALS = 3
 _CANCELLED = 1  # google.rpc.Code.CANCELLED
-_SIMULATED = ("simulated: {what} cannot run offline. The local stand-in validated and stored this {kind} but "
-              "ran nothing and billed nothing; on Google Cloud it would run now.")
+_SIMULATED = (
+    "simulated: {what} cannot run offline. The local stand-in validated and stored this {kind} but "
+    "ran nothing and billed nothing; on Google Cloud it would run now."
+)
 # prebuilt prediction image family -> the file names it loads from artifactUri
-_SERVING_ARTIFACTS = {"/prediction/pytorch": ("model.mar",), "/prediction/sklearn": ("model.joblib", "model.pkl"),
-                      "/prediction/xgboost": ("model.bst", "model.joblib", "model.pkl"),
-                      "/prediction/tf": ("saved_model.pb",)}
+_SERVING_ARTIFACTS = {
+    "/prediction/pytorch": ("model.mar",),
+    "/prediction/sklearn": ("model.joblib", "model.pkl"),
+    "/prediction/xgboost": ("model.bst", "model.joblib", "model.pkl"),
+    "/prediction/tf": ("saved_model.pb",),
+}
 _OBJECTIVES = {
-    "classification": {"maximize-au-roc", "minimize-log-loss", "maximize-au-prc",
-                       "maximize-precision-at-recall", "maximize-recall-at-precision"},
+    "classification": {
+        "maximize-au-roc",
+        "minimize-log-loss",
+        "maximize-au-prc",
+        "maximize-precision-at-recall",
+        "maximize-recall-at-precision",
+    },
     "regression": {"minimize-rmse", "minimize-mae", "minimize-rmsle"},
-    "forecasting": {"minimize-rmse", "minimize-mae", "minimize-rmsle", "minimize-rmspe", "minimize-wape-mae",
-                    "minimize-quantile-loss"},
+    "forecasting": {
+        "minimize-rmse",
+        "minimize-mae",
+        "minimize-rmsle",
+        "minimize-rmspe",
+        "minimize-wape-mae",
+        "minimize-quantile-loss",
+    },
 }
 
 
@@ -67,15 +94,23 @@ def check_job_spec(spec: dict[str, Any]) -> None:
         container = pool.get("containerSpec")
         package = pool.get("pythonPackageSpec")
         if not container and not package:
-            raise invalid(f"workerPoolSpecs[{index}] needs a containerSpec or a pythonPackageSpec", CUSTOM_JOB_DOCS)
+            raise invalid(
+                f"workerPoolSpecs[{index}] needs a containerSpec or a pythonPackageSpec", CUSTOM_JOB_DOCS
+            )
         if container:
-            validation.check_image_uri(container.get("imageUri", ""), f"workerPoolSpecs[{index}].containerSpec.imageUri")
+            validation.check_image_uri(
+                container.get("imageUri", ""), f"workerPoolSpecs[{index}].containerSpec.imageUri"
+            )
         if package:
-            validation.check_image_uri(package.get("executorImageUri", ""),
-                                       f"workerPoolSpecs[{index}].pythonPackageSpec.executorImageUri")
+            validation.check_image_uri(
+                package.get("executorImageUri", ""),
+                f"workerPoolSpecs[{index}].pythonPackageSpec.executorImageUri",
+            )
             if not package.get("packageUris") or not package.get("pythonModule"):
-                raise invalid(f"workerPoolSpecs[{index}].pythonPackageSpec needs packageUris and pythonModule",
-                              CUSTOM_JOB_DOCS)
+                raise invalid(
+                    f"workerPoolSpecs[{index}].pythonPackageSpec needs packageUris and pythonModule",
+                    CUSTOM_JOB_DOCS,
+                )
         if index == 0 and int(pool.get("replicaCount") or 1) != 1:
             raise invalid("workerPoolSpecs[0] is the chief: its replicaCount must be 1", CUSTOM_JOB_DOCS)
 
@@ -83,8 +118,11 @@ def check_job_spec(spec: dict[str, Any]) -> None:
 def _check_parameter(param: dict[str, Any], algorithm: str) -> None:
     """One ``ParameterSpec``: a value spec that is consistent, and a scale that fits it."""
     pid = param.get("parameterId", "")
-    kinds = [k for k in ("doubleValueSpec", "integerValueSpec", "discreteValueSpec", "categoricalValueSpec")
-             if k in param]
+    kinds = [
+        k
+        for k in ("doubleValueSpec", "integerValueSpec", "discreteValueSpec", "categoricalValueSpec")
+        if k in param
+    ]
     if not pid or len(kinds) != 1:
         raise invalid(f"parameter {pid!r} needs a parameterId and exactly one value spec", STUDY_DOCS)
     kind, spec = kinds[0], param[kinds[0]]
@@ -96,18 +134,26 @@ def _check_parameter(param: dict[str, Any], algorithm: str) -> None:
     elif kind == "discreteValueSpec":
         values = [float(v) for v in spec.get("values") or []]
         if not values or any(b - a < 1e-10 for a, b in itertools.pairwise(values)):
-            raise invalid(f"parameter {pid!r}: discrete values must be given in increasing order, at least "
-                          f"1e-10 apart (got {values})", STUDY_DOCS)
+            raise invalid(
+                f"parameter {pid!r}: discrete values must be given in increasing order, at least "
+                f"1e-10 apart (got {values})",
+                STUDY_DOCS,
+            )
     else:
         values = list(spec.get("values") or [])
         if not values or len(set(values)) != len(values):
             raise invalid(f"parameter {pid!r}: categorical values must be given and distinct", STUDY_DOCS)
         return
     if "LOG" in param.get("scaleType", "") and min(values) <= 0:
-        raise invalid(f"parameter {pid!r}: a log scale needs a strictly positive range (got {values})", STUDY_DOCS)
+        raise invalid(
+            f"parameter {pid!r}: a log scale needs a strictly positive range (got {values})", STUDY_DOCS
+        )
     if algorithm == "GRID_SEARCH" and kind == "doubleValueSpec":
-        raise invalid(f"parameter {pid!r} is a double: grid search needs every parameter INTEGER, DISCRETE or "
-                      "CATEGORICAL", STUDY_DOCS)
+        raise invalid(
+            f"parameter {pid!r} is a double: grid search needs every parameter INTEGER, DISCRETE or "
+            "CATEGORICAL",
+            STUDY_DOCS,
+        )
 
 
 def check_study_spec(study: dict[str, Any]) -> None:
@@ -132,7 +178,9 @@ def check_trial_counts(body: dict[str, Any]) -> None:
     """``maxTrialCount`` ≥ 1, ``parallelTrialCount`` between 1 and it, ``maxFailedTrialCount`` ≥ 0."""
     high, parallel = int(body.get("maxTrialCount") or 0), int(body.get("parallelTrialCount") or 0)
     if high < 1 or parallel < 1:
-        raise invalid(f"maxTrialCount ({high}) and parallelTrialCount ({parallel}) must be at least 1", HPT_DOCS)
+        raise invalid(
+            f"maxTrialCount ({high}) and parallelTrialCount ({parallel}) must be at least 1", HPT_DOCS
+        )
     if parallel > high:
         raise invalid(f"parallelTrialCount ({parallel}) must not exceed maxTrialCount ({high})", HPT_DOCS)
     if int(body.get("maxFailedTrialCount") or 0) < 0:
@@ -144,8 +192,10 @@ def check_model_artifacts(image: str, files: list[str]) -> None:
     for family, names in _SERVING_ARTIFACTS.items():
         if family in image and not any(f.rsplit("/", 1)[-1] in names for f in files):
             raise failed_precondition(
-                f"the model folder holds {[f.rsplit('/', 1)[-1] for f in files] or 'nothing'}, but the prebuilt "
-                f"container {image} loads {' or '.join(names)} (rule: {ARTIFACT_DOCS})")
+                f"the model folder holds {[f.rsplit('/', 1)[-1] for f in files] or 'nothing'}, "
+                "but the prebuilt "
+                f"container {image} loads {' or '.join(names)} (rule: {ARTIFACT_DOCS})"
+            )
 
 
 def _check_automl(body: dict[str, Any]) -> str:
@@ -160,15 +210,26 @@ def _check_automl(body: dict[str, Any]) -> str:
         raise invalid(f"predictionType must be 'classification' or 'regression', got {kind!r}", docs)
     objective = inputs.get("optimizationObjective")
     if objective and objective not in _OBJECTIVES[kind]:
-        raise invalid(f"optimizationObjective {objective!r} is not offered for {kind}; choose one of "
-                      f"{sorted(_OBJECTIVES[kind])}", docs)
+        raise invalid(
+            f"optimizationObjective {objective!r} is not offered for {kind}; choose one of "
+            f"{sorted(_OBJECTIVES[kind])}",
+            docs,
+        )
     budget = int(inputs.get("trainBudgetMilliNodeHours") or 0)
     if not 1000 <= budget <= 72000:
-        raise invalid(f"trainBudgetMilliNodeHours is {budget}: the budget is 1,000 to 72,000 milli node hours "
-                      "(1 to 72 node hours)", docs)
-    if forecasting and not (inputs.get("timeColumn") and inputs.get("timeSeriesIdentifierColumn")
-                            and int(inputs.get("forecastHorizon") or 0) > 0):
-        raise invalid("forecasting needs timeColumn, timeSeriesIdentifierColumn and a forecastHorizon > 0", docs)
+        raise invalid(
+            f"trainBudgetMilliNodeHours is {budget}: the budget is 1,000 to 72,000 milli node hours "
+            "(1 to 72 node hours)",
+            docs,
+        )
+    if forecasting and not (
+        inputs.get("timeColumn")
+        and inputs.get("timeSeriesIdentifierColumn")
+        and int(inputs.get("forecastHorizon") or 0) > 0
+    ):
+        raise invalid(
+            "forecasting needs timeColumn, timeSeriesIdentifierColumn and a forecastHorizon > 0", docs
+        )
     return kind
 
 
@@ -178,12 +239,16 @@ def _simulated(what: str, kind: str) -> dict[str, Any]:
 
 
 def _failure(outcome: runner.Outcome) -> dict[str, Any]:
-    return {"code": 3, "message": f"The replica workerpool0-0 exited with a non-zero status of "
-                                  f"{outcome.returncode} (run locally). Last lines of its log:\n{outcome.log_tail}"}
+    return {
+        "code": 3,
+        "message": f"The replica workerpool0-0 exited with a non-zero status of "
+        f"{outcome.returncode} (run locally). Last lines of its log:\n{outcome.log_tail}",
+    }
 
 
 def _in_background(store: Any, name: str, work: Any) -> None:
     """Start ``work`` in a thread once ``name`` is stored (on_create runs before the store has it)."""
+
     def start() -> None:
         with store.changed:
             store.changed.wait_for(lambda: store.exists(name), timeout=10)
@@ -211,15 +276,21 @@ def _start_custom_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     """Run the job's package in the background, or mark a container job as simulated."""
     store, name, spec = call.cloud.store, job["name"], job["jobSpec"]
     if not runner.runnable(spec["workerPoolSpecs"]):
-        job.update(state="JOB_STATE_CANCELLED", endTime=now(),
-                   error=_simulated(f"the container image {_image(spec)}", "custom job"))
+        job.update(
+            state="JOB_STATE_CANCELLED",
+            endTime=now(),
+            error=_simulated(f"the container image {_image(spec)}", "custom job"),
+        )
         return job
 
     def work() -> None:
         store.update(name, state="JOB_STATE_RUNNING", startTime=now(), updateTime=now())
         outcome = _run_job_spec(call, name, spec)
-        done = {"state": "JOB_STATE_SUCCEEDED"} if outcome.returncode == 0 else {
-            "state": "JOB_STATE_FAILED", "error": _failure(outcome)}
+        done = (
+            {"state": "JOB_STATE_SUCCEEDED"}
+            if outcome.returncode == 0
+            else {"state": "JOB_STATE_FAILED", "error": _failure(outcome)}
+        )
         store.update(name, **done, endTime=now(), updateTime=now())
 
     _in_background(store, name, work)
@@ -237,10 +308,15 @@ def _suggest(params: list[dict[str, Any]], rng: random.Random) -> list[dict[str,
     for p in params:
         if "doubleValueSpec" in p:
             low, high = p["doubleValueSpec"]["minValue"], p["doubleValueSpec"]["maxValue"]
-            value: Any = (low * (high / low) ** rng.random()) if "LOG" in p.get("scaleType", "") and low > 0 \
+            value: Any = (
+                (low * (high / low) ** rng.random())
+                if "LOG" in p.get("scaleType", "") and low > 0
                 else rng.uniform(low, high)
+            )
         elif "integerValueSpec" in p:
-            value = rng.randint(int(p["integerValueSpec"]["minValue"]), int(p["integerValueSpec"]["maxValue"]))
+            value = rng.randint(
+                int(p["integerValueSpec"]["minValue"]), int(p["integerValueSpec"]["maxValue"])
+            )
         elif "discreteValueSpec" in p:
             value = float(rng.choice(p["discreteValueSpec"]["values"]))
         else:
@@ -254,11 +330,18 @@ def _flag(param: dict[str, Any]) -> str:
     return f"--{param['parameterId']}={param['value']}"
 
 
-def _measure(metrics: list[dict[str, Any]], metric_id: str, goal: str, selection: str
-             ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def _measure(
+    metrics: list[dict[str, Any]], metric_id: str, goal: str, selection: str
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Measurements from hypertune's reports, and the final one (best or last, as the job asks)."""
-    found = [{"stepCount": str(r.get("global_step", 0)), "metrics": [{"metricId": metric_id, "value": float(r[metric_id])}]}
-             for r in metrics if metric_id in r]
+    found = [
+        {
+            "stepCount": str(r.get("global_step", 0)),
+            "metrics": [{"metricId": metric_id, "value": float(r[metric_id])}],
+        }
+        for r in metrics
+        if metric_id in r
+    ]
     if not found:
         return [], None
     if selection == "LAST_MEASUREMENT":
@@ -271,8 +354,11 @@ def _start_tuning_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     """Run up to :data:`LOCAL_TRIALS` trials of the package, one after the other."""
     store, name, spec, study = call.cloud.store, job["name"], job["trialJobSpec"], job["studySpec"]
     if not runner.runnable(spec["workerPoolSpecs"]):
-        job.update(state="JOB_STATE_CANCELLED", endTime=now(),
-                   error=_simulated(f"the trial's container image {_image(spec)}", "tuning job"))
+        job.update(
+            state="JOB_STATE_CANCELLED",
+            endTime=now(),
+            error=_simulated(f"the trial's container image {_image(spec)}", "tuning job"),
+        )
         return job
     metric = study["metrics"][0]
     rng = random.Random(_job_id(name))
@@ -281,16 +367,29 @@ def _start_tuning_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
         store.update(name, state="JOB_STATE_RUNNING", startTime=now(), updateTime=now())
         trials, failures = [], []
         for number in range(1, min(int(job["maxTrialCount"]), LOCAL_TRIALS) + 1):
-            trial = {"id": str(number), "state": "ACTIVE", "parameters": _suggest(study["parameters"], rng),
-                     "startTime": now()}
+            trial = {
+                "id": str(number),
+                "state": "ACTIVE",
+                "parameters": _suggest(study["parameters"], rng),
+                "startTime": now(),
+            }
             pools = spec["workerPoolSpecs"]
             env = runner.vertex_env(call.project, _job_id(name), _base_dir(spec), pools, trial_id=str(number))
-            outcome = runner.run_pool(call.cloud, pools[0], env, extra_args=[_flag(p) for p in trial["parameters"]])
-            measurements, final = _measure(outcome.metrics, metric["metricId"], metric["goal"],
-                                           study.get("measurementSelectionType", "BEST_MEASUREMENT"))
+            outcome = runner.run_pool(
+                call.cloud, pools[0], env, extra_args=[_flag(p) for p in trial["parameters"]]
+            )
+            measurements, final = _measure(
+                outcome.metrics,
+                metric["metricId"],
+                metric["goal"],
+                study.get("measurementSelectionType", "BEST_MEASUREMENT"),
+            )
             if outcome.returncode != 0 or final is None:
-                reason = _failure(outcome)["message"] if outcome.returncode else (
-                    f"the trial reported no {metric['metricId']!r} through cloudml-hypertune")
+                reason = (
+                    _failure(outcome)["message"]
+                    if outcome.returncode
+                    else (f"the trial reported no {metric['metricId']!r} through cloudml-hypertune")
+                )
                 trial.update(state="INFEASIBLE", infeasibleReason=reason)
                 failures.append(reason)
             else:
@@ -300,9 +399,16 @@ def _start_tuning_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
             store.update(name, trials=trials, updateTime=now())
         allowed = int(job.get("maxFailedTrialCount") or 0)
         if failures and (len(failures) == len(trials) or (allowed and len(failures) >= allowed)):
-            store.update(name, state="JOB_STATE_FAILED", endTime=now(), updateTime=now(),
-                         error={"code": 9, "message": f"{len(failures)} of {len(trials)} trials failed. "
-                                                      f"The first: {failures[0]}"})
+            store.update(
+                name,
+                state="JOB_STATE_FAILED",
+                endTime=now(),
+                updateTime=now(),
+                error={
+                    "code": 9,
+                    "message": f"{len(failures)} of {len(trials)} trials failed. The first: {failures[0]}",
+                },
+            )
         else:
             store.update(name, state="JOB_STATE_SUCCEEDED", endTime=now(), updateTime=now())
 
@@ -316,13 +422,16 @@ def _upload_model(call: Call, pipeline: dict[str, Any], base: str) -> dict[str, 
     artifact_uri = f"{base.rstrip('/')}/model"
     files = call.cloud._storage.list(artifact_uri + "/")
     if not files:
-        raise failed_precondition(f"the training script wrote nothing to AIP_MODEL_DIR ({artifact_uri}/), so there "
-                                  f"is no model to upload (rule: {ARTIFACT_DOCS})")
+        raise failed_precondition(
+            f"the training script wrote nothing to AIP_MODEL_DIR ({artifact_uri}/), so there "
+            f"is no model to upload (rule: {ARTIFACT_DOCS})"
+        )
     check_model_artifacts((wanted.get("containerSpec") or {}).get("imageUri", ""), files)
     from ds500.localcloud import vertex_models  # the Model Registry (its module owns the Model's shape)
 
     version = vertex_models.register_version(
-        call, {**wanted, "artifactUri": artifact_uri, "trainingPipeline": pipeline["name"]})
+        call, {**wanted, "artifactUri": artifact_uri, "trainingPipeline": pipeline["name"]}
+    )
     return {**wanted, "name": version["name"], "versionId": version["versionId"]}
 
 
@@ -331,19 +440,27 @@ def _start_pipeline(call: Call, pipeline: dict[str, Any]) -> dict[str, Any]:
     store, name = call.cloud.store, pipeline["name"]
     inputs = pipeline.get("trainingTaskInputs") or {}
     if "automl" in pipeline.get("trainingTaskDefinition", ""):
-        pipeline.update(state="PIPELINE_STATE_CANCELLED", endTime=now(), error=_simulated("AutoML training",
-                                                                                          "training pipeline"))
+        pipeline.update(
+            state="PIPELINE_STATE_CANCELLED",
+            endTime=now(),
+            error=_simulated("AutoML training", "training pipeline"),
+        )
         return pipeline
     if not runner.runnable(inputs["workerPoolSpecs"]):
-        pipeline.update(state="PIPELINE_STATE_CANCELLED", endTime=now(),
-                        error=_simulated(f"the container image {_image(inputs)}", "training pipeline"))
+        pipeline.update(
+            state="PIPELINE_STATE_CANCELLED",
+            endTime=now(),
+            error=_simulated(f"the container image {_image(inputs)}", "training pipeline"),
+        )
         return pipeline
 
     def work() -> None:
         store.update(name, state="PIPELINE_STATE_RUNNING", startTime=now(), updateTime=now())
         outcome = _run_job_spec(call, name, inputs)
         if outcome.returncode != 0:
-            store.update(name, state="PIPELINE_STATE_FAILED", error=_failure(outcome), endTime=now(), updateTime=now())
+            store.update(
+                name, state="PIPELINE_STATE_FAILED", error=_failure(outcome), endTime=now(), updateTime=now()
+            )
             return
         done: dict[str, Any] = {"state": "PIPELINE_STATE_SUCCEEDED"}
         if pipeline.get("modelToUpload"):
@@ -358,9 +475,30 @@ def _start_pipeline(call: Call, pipeline: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- collections --------------------------------------------------------------------
+def check_encryption_spec(body: dict[str, Any], location: str) -> None:
+    """A CMEK key is a Cloud KMS key name in the resource's own region (https://cloud.google.com/vertex-ai/docs/general/cmek)."""
+    key = (body.get("encryptionSpec") or {}).get("kmsKeyName")
+    if key is None:
+        return
+    found = re.fullmatch(r"projects/[^/]+/locations/([^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+", key)
+    if not found:
+        raise invalid(
+            f"encryptionSpec.kmsKeyName {key!r} is not a key name "
+            "projects/P/locations/L/keyRings/R/cryptoKeys/K",
+            "https://cloud.google.com/vertex-ai/docs/general/cmek",
+        )
+    if found.group(1) != location:
+        raise invalid(
+            f"the Cloud KMS key is in {found.group(1)} but the job runs in {location}: the key must be in "
+            "the same region",
+            "https://cloud.google.com/vertex-ai/docs/general/cmek",
+        )
+
+
 def _validate_job(call: Call, body: dict[str, Any]) -> None:
     validation.check_region(call.location)
     check_job_spec(body.get("jobSpec") or {})
+    check_encryption_spec(body, call.location)
 
 
 def _validate_tuning(call: Call, body: dict[str, Any]) -> None:
@@ -379,13 +517,16 @@ def _validate_pipeline(call: Call, body: dict[str, Any]) -> None:
         call.cloud.store.get(f"projects/{call.project}/locations/{call.location}/datasets/{dataset}")
     elif "custom_task" in definition:
         # the SDK writes this Struct in snake_case; read it as the CustomJobSpec it is
-        body["trainingTaskInputs"] = normalize(f"google.cloud.aiplatform.{call.version}.CustomJobSpec",
-                                               body.get("trainingTaskInputs") or {})
+        body["trainingTaskInputs"] = normalize(
+            f"google.cloud.aiplatform.{call.version}.CustomJobSpec", body.get("trainingTaskInputs") or {}
+        )
         check_job_spec(body["trainingTaskInputs"])
     else:
-        raise invalid(f"trainingTaskDefinition {definition!r}: the local stand-in runs custom tasks and validates "
-                      "AutoML tabular and forecasting ones", "https://cloud.google.com/vertex-ai/docs/training/"
-                      "create-training-pipeline")
+        raise invalid(
+            f"trainingTaskDefinition {definition!r}: the local stand-in runs custom tasks and validates "
+            "AutoML tabular and forecasting ones",
+            "https://cloud.google.com/vertex-ai/docs/training/create-training-pipeline",
+        )
     image = ((body.get("modelToUpload") or {}).get("containerSpec") or {}).get("imageUri")
     if image:
         validation.check_image_uri(image, "modelToUpload.containerSpec.imageUri")
@@ -393,11 +534,13 @@ def _validate_pipeline(call: Call, body: dict[str, Any]) -> None:
 
 def _validate_dataset(call: Call, body: dict[str, Any]) -> None:
     validation.check_region(call.location)
-    source = ((body.get("metadata") or {}).get("inputConfig") or {})
+    source = (body.get("metadata") or {}).get("inputConfig") or {}
     uri = (source.get("bigquerySource") or {}).get("uri", "")
     uris = (source.get("gcsSource") or {}).get("uri") or []
     if not uri and not uris:
-        raise invalid("a tabular dataset needs metadata.inputConfig with a bigquerySource or gcsSource", DATASET_DOCS)
+        raise invalid(
+            "a tabular dataset needs metadata.inputConfig with a bigquerySource or gcsSource", DATASET_DOCS
+        )
     if uri and (not uri.startswith("bq://") or uri.count(".") != 2):
         raise invalid(f"bigquerySource.uri {uri!r} must be bq://PROJECT.DATASET.TABLE", DATASET_DOCS)
 
@@ -418,17 +561,45 @@ def _cancel(call: Call) -> dict[str, Any]:
 def register(router: Router) -> None:
     version = "google.cloud.aiplatform.{version}."
     router.add(
-        Collection("projects/locations/customJobs", version + "CustomJob", lro_delete=True,
-                   required=("displayName", "jobSpec"), validate=_validate_job, on_create=_start_custom_job,
-                   on_get=_wait_briefly, initial_state="JOB_STATE_PENDING", verbs={"cancel": _cancel}),
-        Collection("projects/locations/hyperparameterTuningJobs", version + "HyperparameterTuningJob",
-                   lro_delete=True, required=("displayName", "studySpec", "trialJobSpec"), validate=_validate_tuning,
-                   on_create=_start_tuning_job, on_get=_wait_briefly, initial_state="JOB_STATE_PENDING",
-                   verbs={"cancel": _cancel}),
-        Collection("projects/locations/trainingPipelines", version + "TrainingPipeline", lro_delete=True,
-                   required=("displayName", "trainingTaskDefinition"), validate=_validate_pipeline,
-                   on_create=_start_pipeline, on_get=_wait_briefly, initial_state="PIPELINE_STATE_PENDING",
-                   verbs={"cancel": _cancel}),
-        Collection("projects/locations/datasets", version + "Dataset", lro_create=True, lro_delete=True,
-                   required=("displayName", "metadataSchemaUri"), validate=_validate_dataset),
+        Collection(
+            "projects/locations/customJobs",
+            version + "CustomJob",
+            lro_delete=True,
+            required=("displayName", "jobSpec"),
+            validate=_validate_job,
+            on_create=_start_custom_job,
+            on_get=_wait_briefly,
+            initial_state="JOB_STATE_PENDING",
+            verbs={"cancel": _cancel},
+        ),
+        Collection(
+            "projects/locations/hyperparameterTuningJobs",
+            version + "HyperparameterTuningJob",
+            lro_delete=True,
+            required=("displayName", "studySpec", "trialJobSpec"),
+            validate=_validate_tuning,
+            on_create=_start_tuning_job,
+            on_get=_wait_briefly,
+            initial_state="JOB_STATE_PENDING",
+            verbs={"cancel": _cancel},
+        ),
+        Collection(
+            "projects/locations/trainingPipelines",
+            version + "TrainingPipeline",
+            lro_delete=True,
+            required=("displayName", "trainingTaskDefinition"),
+            validate=_validate_pipeline,
+            on_create=_start_pipeline,
+            on_get=_wait_briefly,
+            initial_state="PIPELINE_STATE_PENDING",
+            verbs={"cancel": _cancel},
+        ),
+        Collection(
+            "projects/locations/datasets",
+            version + "Dataset",
+            lro_create=True,
+            lro_delete=True,
+            required=("displayName", "metadataSchemaUri"),
+            validate=_validate_dataset,
+        ),
     )
