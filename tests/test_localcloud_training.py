@@ -198,6 +198,7 @@ def automl(**kwargs):
         display_name="a",
         optimization_prediction_type="classification",
         optimization_objective=kwargs.pop("objective", "maximize-au-prc"),
+        column_specs={"tenure": "auto"},  # without it the SDK reads the columns from BigQuery
     )
     return job, dataset
 
