@@ -108,8 +108,7 @@ TWO_BRANCHES = re.compile(
 
 #: Labs whose cloud cells still keep the old dry-run branch: issue 12 is not finished for them.
 #: Remove a lab from this set when its cells are converted; the test then holds it to the contract.
-NOT_YET_CONVERTED = {"02_bigquery_ml_and_automl", "07_tensorflow_pytorch_transfer_learning",
-                     "09_distributed_training_tpu_gpu"}
+NOT_YET_CONVERTED: set[str] = set()
 
 
 def test_cloud_cells_have_one_code_path(solution_path) -> None:
