@@ -106,14 +106,7 @@ TWO_BRANCHES = re.compile(
 )
 
 
-#: Labs whose cloud cells still keep the old dry-run branch: issue 12 is not finished for them.
-#: Remove a lab from this set when its cells are converted; the test then holds it to the contract.
-NOT_YET_CONVERTED: set[str] = set()
-
-
 def test_cloud_cells_have_one_code_path(solution_path) -> None:
-    if solution_path.stem in NOT_YET_CONVERTED:
-        pytest.skip(f"{solution_path.stem}: cloud cells not on one code path yet (issue 12 goes on)")
     nb = read(solution_path)
     for cell in nb.cells:
         if cell.cell_type != "code":
