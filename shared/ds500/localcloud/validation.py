@@ -101,6 +101,8 @@ _TPU_TOPOLOGIES = {
     "ct6e-standard-4t": {"2x2"},
     "ct6e-standard-8t": {"2x4"},
 }
+# Larger 2D slices (v5e, v6e) span several hosts; their replica rules are not modelled here.
+_MULTI_HOST_SHAPES = {"4x4", "4x8", "8x8", "8x16", "16x16"}
 # Machine types whose GPUs are built in: the accelerator must be given and match.
 _BUILT_IN_GPUS = {
     "a2-": "NVIDIA_TESLA_A100",
@@ -173,6 +175,12 @@ def check_machine_spec(spec: dict[str, Any], *, serving: bool = False) -> None:
     if machine.startswith(("ct5lp-", "ct5p-", "ct6e-")):
         topology = spec.get("tpuTopology", "")
         allowed = _TPU_TOPOLOGIES[machine]
+        if topology in _MULTI_HOST_SHAPES and topology not in allowed:
+            raise invalid(
+                f"tpuTopology {topology} is a multi-host slice, which the local stand-in does not model "
+                f"(one host of {machine} takes {sorted(allowed)}); check multi-host settings in the docs",
+                TPU_DOCS,
+            )
         if topology not in allowed:
             raise invalid(
                 f"TPU machine type {machine} needs tpuTopology in {sorted(allowed)}, got "
