@@ -6,7 +6,6 @@ lab); one batch grades them all, and each test reads its rows.
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 from pathlib import Path
@@ -24,6 +23,7 @@ LAB = ROOT / "labs" / "00_start_here.ipynb"
 POINTS = {int(k): v["points"] for k, v in read(SOLUTION).metadata["ds500"]["exercises"].items()}
 CELL_TIMEOUT = 30  # for the endless-loop and crash submissions; the others get the default
 HOSTILE = ("endless", "crash")
+PATCH = "import ds500.checks\nds500.checks.Check.__exit__ = lambda self, *args: True"
 
 
 def _code(source: str, cell_id: str) -> nbformat.NotebookNode:
@@ -40,6 +40,16 @@ def _after(nb: nbformat.NotebookNode, cell_id: str, *cells: nbformat.NotebookNod
 
 def _without(nb: nbformat.NotebookNode, *cell_ids: str) -> nbformat.NotebookNode:
     nb.cells = [c for c in nb.cells if c.get("id") not in cell_ids]
+    return nb
+
+
+def _in_region(
+    nb: nbformat.NotebookNode, cell_id: str, code: str, *, first: bool = False
+) -> nbformat.NotebookNode:
+    """Put ``code`` inside the solution region of a solution notebook's exercise cell."""
+    cell = next(c for c in nb.cells if c.get("id") == cell_id)
+    marker = "### BEGIN SOLUTION\n" if first else "### END SOLUTION"
+    cell.source = cell.source.replace(marker, f"{marker}{code}\n" if first else f"{code}\n{marker}")
     return nb
 
 
@@ -64,13 +74,13 @@ SUBMISSIONS = {
     "untouched": lambda: read(LAB),
     "tampered": _tampered,
     "deleted": lambda: _without(read(SOLUTION), "ex2-check", "ex3-solution"),
-    "endless": lambda: _after(read(SOLUTION), "ex1-check", _code("while True:\n    pass", "loop")),
-    "crash": lambda: _after(read(SOLUTION), "ex1-check", _code("import os\nos._exit(1)", "crash")),
-    "noisy": lambda: _after(
-        read(SOLUTION), "ex1-check",
-        _code("print('x' * 20_000_000)", "megabytes"),
-        _code("import os\nfor name in os.listdir('.'):\n    os.remove(name)", "delete-files"),
+    "endless": lambda: _in_region(read(SOLUTION), "ex1-solution", "while True:\n    pass"),
+    "crash": lambda: _in_region(read(SOLUTION), "ex2-solution", "import os\nos._exit(1)", first=True),
+    "noisy": lambda: _in_region(
+        read(SOLUTION), "ex1-solution",
+        "print('x' * 20_000_000)\nimport os\nfor name in os.listdir('.'):\n    os.remove(name)",
     ),
+    "extra_patch": lambda: _after(read(LAB), "setup", _code(PATCH, "patch")),
     "no_metadata": _no_metadata,
     "other_lab": lambda: read(ROOT / "solutions" / "01_problem_framing.ipynb"),
 }
@@ -132,10 +142,19 @@ def test_edited_checks_and_points_are_restored(graded) -> None:
 def test_deleted_check_is_restored_and_deleted_answer_scores_zero(graded) -> None:
     _, rows = graded
     assert _outcome(rows["deleted"]) == _full(True, True, False)
-    assert "NameError" in rows["deleted"][2].message
+    assert rows["deleted"][2].message.startswith("not answered yet")
+    assert "Exercise 3: the exercise cell `ex3-solution` was deleted" in rows["deleted"][2].notes[0]
 
 
-def test_endless_loop_is_interrupted_and_the_rest_still_runs(graded) -> None:
+def test_code_in_an_added_cell_is_not_run(graded) -> None:
+    _, rows = graded
+    assert _outcome(rows["extra_patch"]) == _full(False, False, False)
+    assert all(r.message.startswith("not answered yet") and not r.review for r in rows["extra_patch"])
+    assert rows["extra_patch"][0].notes == ("1 code cell(s) you added were not run: only your code in the "
+                                            "exercise cells is graded.",)
+
+
+def test_endless_loop_in_an_answer_is_interrupted_and_the_rest_still_runs(graded) -> None:
     _, rows = graded
     assert _outcome(rows["endless"]) == _full(True, True, True)
 
@@ -147,7 +166,7 @@ def test_kernel_crash_scores_the_later_checks_zero_with_the_reason(graded) -> No
         assert row.message.startswith("not run: code cell") and "(`import os`) ran over" in row.message
 
 
-def test_megabytes_of_output_and_deleted_files_do_not_matter(graded) -> None:
+def test_megabytes_of_output_and_deleted_files_in_an_answer_do_not_matter(graded) -> None:
     _, rows = graded
     assert _outcome(rows["noisy"]) == _full(True, True, True)
 
@@ -194,16 +213,47 @@ def test_whole_notebook_timeout(tmp_path: Path) -> None:
     assert all("ran over 8 s" in r.message for r in rows)
 
 
-def test_restore_reinserts_deleted_canonical_cells_in_place() -> None:
-    lab = read(LAB)
-    student = _without(copy.deepcopy(lab), "parameters", "ex1-check")
+def test_assemble_keeps_only_the_exercise_code_of_the_student() -> None:
+    canonical = grading._canonical_labs(ROOT / "solutions")[0]
+    student = _without(read(SOLUTION), "parameters", "ex1-check")
     student = _after(student, "setup", _code("extra = 1", "student-extra"))
-    restored = grading.restore_canonical_cells(student, lab)
-    ids = [c.id for c in restored.cells]
-    assert ids.index("parameters") < ids.index("setup") < ids.index("student-extra")
-    assert ids.index("ex1-solution") < ids.index("ex1-check") < ids.index("confidence")
-    canonical_check = next(c for c in lab.cells if c.id == "ex1-check")
-    assert restored.cells[ids.index("ex1-check")].source == canonical_check.source
+    next(c for c in student.cells if c.get("id") == "confidence").source = "my_confidence = {}"
+    next(c for c in student.cells if c.get("id") == "ex2-check").source = "pass"
+    built = grading.assemble(student, canonical, receipts="receipts.txt")
+    ids = [c.id for c in built.notebook.cells]
+    lab_ids = [c.id for c in canonical.lab.cells]
+    first = lab_ids.index("ex1-solution")
+    assert ids == [*lab_ids[:first], "ds500-guard", *lab_ids[first:]]
+    by_id = {c.id: c.source for c in built.notebook.cells}
+    solution = {c.id: c.source for c in read(SOLUTION).cells}
+    assert by_id["confidence"] == solution["confidence"] and "extra" not in by_id
+    assert by_id["ex1-solution"] == solution["ex1-solution"].replace("### BEGIN SOLUTION\n", "").replace(
+        "### END SOLUTION\n", "")
+    for exercise in (1, 2):
+        check = built.notebook.cells[ids.index(f"ex{exercise}-check")].source
+        assert check.startswith(f"_ds500_guard.verify({exercise}, ")
+        assert check.endswith(f"_ds500_guard.confirm({exercise}, {built.nonces[exercise]!r})")
+        assert solution[f"ex{exercise}-check"] in check
+    assert built.notes == [
+        "1 code cell(s) you added were not run: only your code in the exercise cells is graded.",
+        "Your edits to 1 of the lab's other code cells were not used: those cells ran as the lab has them.",
+    ]
+    assert built.review == {1: [], 2: [], 3: []}
+
+
+def test_assemble_finds_the_answer_without_markers() -> None:
+    canonical = grading._canonical_labs(ROOT / "solutions")[0]
+    student = read(LAB)
+    cell = next(c for c in student.cells if c.get("id") == "ex1-solution")
+    cell.source = cell.source.replace("exact = ...  # YOUR CODE HERE", "exact = 1\nimport builtins")
+    other = next(c for c in student.cells if c.get("id") == "ex3-solution")
+    other.source = "retired = []"  # the lab's print lines after the answer were deleted
+    built = grading.assemble(student, canonical, receipts="receipts.txt")
+    by_id = {c.id: c.source for c in built.notebook.cells}
+    assert by_id["ex1-solution"].splitlines()[:2] == ["exact = 1", "import builtins"]
+    assert by_id["ex1-solution"].endswith("\nquestions_per_section")
+    assert by_id["ex3-solution"].startswith("retired = []\nprint(")
+    assert built.review == {1: ["imports builtins"], 2: [], 3: []}
 
 
 def test_find_submissions(tmp_path: Path) -> None:
