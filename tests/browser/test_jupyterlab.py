@@ -210,7 +210,7 @@ def _run_all(page: Any) -> float:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     # The first code cell gets execution count 1 once the kernel has taken the request.
     first_count = _notebook(page).locator(".jp-InputPrompt", has_text=re.compile(r"^\[1\]:$"))
-    first_count.first.wait_for(timeout=60_000)
+    first_count.first.wait_for(timeout=120_000)  # a loaded 2-core machine can take a minute to start a kernel
     deadline = start + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
         busy = _notebook(page).locator(".jp-InputPrompt", has_text="[*]").count()
