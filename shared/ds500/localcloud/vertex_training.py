@@ -20,6 +20,7 @@ import itertools
 import random
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ds500.localcloud import runner, validation
@@ -351,7 +352,7 @@ def _measure(
 
 
 def _start_tuning_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
-    """Run up to :data:`LOCAL_TRIALS` trials of the package, one after the other."""
+    """Run up to :data:`LOCAL_TRIALS` trials of the package, ``parallelTrialCount`` at a time."""
     store, name, spec, study = call.cloud.store, job["name"], job["trialJobSpec"], job["studySpec"]
     if not runner.runnable(spec["workerPoolSpecs"]):
         job.update(
@@ -363,40 +364,50 @@ def _start_tuning_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     metric = study["metrics"][0]
     rng = random.Random(_job_id(name))
 
+    def run_trial(trial: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        pools = spec["workerPoolSpecs"]
+        env = runner.vertex_env(call.project, _job_id(name), _base_dir(spec), pools, trial_id=trial["id"])
+        flags = [_flag(p) for p in trial["parameters"]]
+        outcome = runner.run_pool(call.cloud, pools[0], env, extra_args=flags)
+        measurements, final = _measure(
+            outcome.metrics,
+            metric["metricId"],
+            metric["goal"],
+            study.get("measurementSelectionType", "BEST_MEASUREMENT"),
+        )
+        reason = None
+        if outcome.returncode != 0 or final is None:
+            reason = (
+                _failure(outcome)["message"]
+                if outcome.returncode
+                else (f"the trial reported no {metric['metricId']!r} through cloudml-hypertune")
+            )
+            trial.update(state="INFEASIBLE", infeasibleReason=reason)
+        else:
+            trial.update(state="SUCCEEDED", measurements=measurements, finalMeasurement=final)
+        trial["endTime"] = now()
+        return trial, reason
+
     def work() -> None:
         store.update(name, state="JOB_STATE_RUNNING", startTime=now(), updateTime=now())
-        trials, failures = [], []
-        for number in range(1, min(int(job["maxTrialCount"]), LOCAL_TRIALS) + 1):
-            trial = {
-                "id": str(number),
+        count = min(int(job["maxTrialCount"]), LOCAL_TRIALS)
+        # Values are drawn first, in order, so a seeded job suggests the same trials however they run.
+        pending = [
+            {
+                "id": str(n),
                 "state": "ACTIVE",
                 "parameters": _suggest(study["parameters"], rng),
                 "startTime": now(),
             }
-            pools = spec["workerPoolSpecs"]
-            env = runner.vertex_env(call.project, _job_id(name), _base_dir(spec), pools, trial_id=str(number))
-            outcome = runner.run_pool(
-                call.cloud, pools[0], env, extra_args=[_flag(p) for p in trial["parameters"]]
-            )
-            measurements, final = _measure(
-                outcome.metrics,
-                metric["metricId"],
-                metric["goal"],
-                study.get("measurementSelectionType", "BEST_MEASUREMENT"),
-            )
-            if outcome.returncode != 0 or final is None:
-                reason = (
-                    _failure(outcome)["message"]
-                    if outcome.returncode
-                    else (f"the trial reported no {metric['metricId']!r} through cloudml-hypertune")
-                )
-                trial.update(state="INFEASIBLE", infeasibleReason=reason)
-                failures.append(reason)
-            else:
-                trial.update(state="SUCCEEDED", measurements=measurements, finalMeasurement=final)
-            trial["endTime"] = now()
-            trials.append(trial)
-            store.update(name, trials=trials, updateTime=now())
+            for n in range(1, count + 1)
+        ]
+        # Like Vertex AI, up to parallelTrialCount trials run at the same time.
+        workers = max(1, min(int(job.get("parallelTrialCount") or 1), count))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ds500-trial") as pool:
+            results = list(pool.map(run_trial, pending))
+        trials = [trial for trial, _ in results]
+        failures = [reason for _, reason in results if reason]
+        store.update(name, trials=trials, updateTime=now())
         allowed = int(job.get("maxFailedTrialCount") or 0)
         if failures and (len(failures) == len(trials) or (allowed and len(failures) >= allowed)):
             store.update(
