@@ -48,6 +48,7 @@ _NOT_SERVICES = {
     "runner",
     "storage",
     "protos",
+    "jobs",
 }
 
 

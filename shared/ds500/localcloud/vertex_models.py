@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ds500.localcloud import validation
+from ds500.localcloud import jobs, validation
 from ds500.localcloud.errors import GoogleError, failed_precondition, invalid, not_found
 from ds500.localcloud.routing import Call, Collection, Router
 from ds500.localcloud.store import Store, now
@@ -53,7 +53,6 @@ ENDPOINT_DELETE_DOCS = "https://cloud.google.com/vertex-ai/docs/predictions/unde
 BATCH_DOCS = (
     "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.batchPredictionJobs"
 )
-DONE_STATES = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"}
 # What Vertex AI fills in (output only) for a model served by a custom container.
 _CUSTOM_CONTAINER_SUPPORT = {
     "supportedDeploymentResourcesTypes": ["DEDICATED_RESOURCES"],
@@ -613,16 +612,6 @@ def _start_batch(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
-def _wait_briefly(call: Call, job: dict[str, Any]) -> dict[str, Any]:
-    """Answer a poll as soon as the local job is done (the SDK polls every few seconds)."""
-    return call.cloud.store.wait_for(job["name"], lambda r: r.get("state") in DONE_STATES, timeout=30)
-
-
-def _cancel(call: Call) -> dict[str, Any]:
-    call.cloud.store.update(call.name, state="JOB_STATE_CANCELLED", updateTime=now())
-    return {}
-
-
 def register(router: Router) -> None:
     router.add(
         Collection(
@@ -653,8 +642,8 @@ def register(router: Router) -> None:
             required=("displayName", "model", "inputConfig", "outputConfig"),
             validate=_validate_batch,
             on_create=_start_batch,
-            on_get=_wait_briefly,
+            on_get=jobs.wait_until_done,
             initial_state="JOB_STATE_PENDING",
-            verbs={"cancel": _cancel},
+            verbs={"cancel": jobs.cancel},
         ),
     )

@@ -18,7 +18,7 @@ import threading
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ds500.localcloud import validation
+from ds500.localcloud import jobs, validation
 from ds500.localcloud.errors import invalid
 from ds500.localcloud.routing import Call, Collection, Router
 from ds500.localcloud.store import now
@@ -161,17 +161,6 @@ def _start(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
-def _wait_briefly(call: Call, job: dict[str, Any]) -> dict[str, Any]:
-    return call.cloud.store.wait_for(
-        job["name"], lambda r: r.get("state") != "PIPELINE_STATE_PENDING", timeout=5
-    )
-
-
-def _cancel(call: Call) -> dict[str, Any]:
-    call.cloud.store.update(call.name, state="PIPELINE_STATE_CANCELLED", updateTime=now())
-    return {}
-
-
 # -- schedules ----------------------------------------------------------------------------
 def _cron_value(text: str, low: int, high: int, field: str, cron: str) -> None:
     value = _NAMES.get(text.lower(), None) if not text.isdigit() else int(text)
@@ -267,9 +256,9 @@ def register(router: Router) -> None:
             required=("displayName",),
             validate=_validate_job,
             on_create=_start,
-            on_get=_wait_briefly,
+            on_get=jobs.wait_until_done,
             initial_state="PIPELINE_STATE_PENDING",
-            verbs={"cancel": _cancel},
+            verbs={"cancel": jobs.cancel},
         ),
         Collection(
             "projects/locations/schedules",

@@ -23,7 +23,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ds500.localcloud import runner, validation
+from ds500.localcloud import jobs, runner, validation
 from ds500.localcloud.errors import failed_precondition, invalid
 from ds500.localcloud.protos import normalize
 from ds500.localcloud.routing import Call, Collection, Router
@@ -40,14 +40,6 @@ AUTOML_TABULAR_DOCS = (
 AUTOML_FORECAST_DOCS = "https://cloud.google.com/vertex-ai/docs/tabular-data/forecasting/train-model"
 ARTIFACT_DOCS = "https://cloud.google.com/vertex-ai/docs/training/exporting-model-artifacts"
 DATASET_DOCS = "https://cloud.google.com/vertex-ai/docs/tabular-data/classification-regression/create-dataset"
-DONE_STATES = {
-    "JOB_STATE_SUCCEEDED",
-    "JOB_STATE_FAILED",
-    "JOB_STATE_CANCELLED",
-    "PIPELINE_STATE_SUCCEEDED",
-    "PIPELINE_STATE_FAILED",
-    "PIPELINE_STATE_CANCELLED",
-}
 #: trials a tuning job runs locally, whatever its maxTrialCount (each is a fresh Python process)
 LOCAL_TRIALS = 3
 _CANCELLED = 1  # google.rpc.Code.CANCELLED
@@ -556,19 +548,6 @@ def _validate_dataset(call: Call, body: dict[str, Any]) -> None:
         raise invalid(f"bigquerySource.uri {uri!r} must be bq://PROJECT.DATASET.TABLE", DATASET_DOCS)
 
 
-def _wait_briefly(call: Call, resource: dict[str, Any]) -> dict[str, Any]:
-    """Answer a poll as soon as the local work is done (the SDK polls every few seconds)."""
-    return call.cloud.store.wait_for(resource["name"], lambda r: r.get("state") in DONE_STATES, timeout=30)
-
-
-def _cancel(call: Call) -> dict[str, Any]:
-    resource = call.cloud.store.get(call.name)
-    if resource.get("state") not in DONE_STATES:
-        state = "PIPELINE_STATE_CANCELLED" if "/trainingPipelines/" in call.name else "JOB_STATE_CANCELLED"
-        call.cloud.store.update(call.name, state=state, updateTime=now())
-    return {}
-
-
 def register(router: Router) -> None:
     version = "google.cloud.aiplatform.{version}."
     router.add(
@@ -579,9 +558,9 @@ def register(router: Router) -> None:
             required=("displayName", "jobSpec"),
             validate=_validate_job,
             on_create=_start_custom_job,
-            on_get=_wait_briefly,
+            on_get=jobs.wait_until_done,
             initial_state="JOB_STATE_PENDING",
-            verbs={"cancel": _cancel},
+            verbs={"cancel": jobs.cancel},
         ),
         Collection(
             "projects/locations/hyperparameterTuningJobs",
@@ -590,9 +569,9 @@ def register(router: Router) -> None:
             required=("displayName", "studySpec", "trialJobSpec"),
             validate=_validate_tuning,
             on_create=_start_tuning_job,
-            on_get=_wait_briefly,
+            on_get=jobs.wait_until_done,
             initial_state="JOB_STATE_PENDING",
-            verbs={"cancel": _cancel},
+            verbs={"cancel": jobs.cancel},
         ),
         Collection(
             "projects/locations/trainingPipelines",
@@ -601,9 +580,9 @@ def register(router: Router) -> None:
             required=("displayName", "trainingTaskDefinition"),
             validate=_validate_pipeline,
             on_create=_start_pipeline,
-            on_get=_wait_briefly,
+            on_get=jobs.wait_until_done,
             initial_state="PIPELINE_STATE_PENDING",
-            verbs={"cancel": _cancel},
+            verbs={"cancel": jobs.cancel},
         ),
         Collection(
             "projects/locations/datasets",
