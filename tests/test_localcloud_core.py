@@ -178,3 +178,15 @@ def test_images_replicas_traffic_and_regions():
 def test_leftovers_list_buckets_and_objects(cloud):
     cloud._storage.storage.create_bucket("left-behind", {"name": "left-behind"})
     assert "gs://left-behind" in cloud.leftovers()
+
+
+def test_prices_come_from_the_table_and_say_when_they_are_missing():
+    from ds500.localcloud import pricing
+
+    pool = {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "1"}
+    body = {"jobSpec": {"workerPoolSpecs": [pool]}}
+    (line,) = pricing.describe([body])
+    assert "$0.22 per hour" in line and "2026-10-07" in line and "cloud.google.com/vertex-ai/pricing" in line
+    unknown = {"dedicatedResources": {"machineSpec": {"machineType": "n1-standard-2"}, "minReplicaCount": 2}}
+    (line,) = pricing.describe([unknown])
+    assert line.startswith("2 × n1-standard-2: no list price") and "prediction-prices" in line
