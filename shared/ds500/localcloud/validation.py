@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ds500.localcloud.errors import invalid
 
 __all__ = [
     "ACCELERATORS",
     "REGIONS",
+    "check_cron",
     "check_image_uri",
     "check_machine_spec",
     "check_region",
@@ -37,6 +39,7 @@ LOCATIONS_DOCS = "https://cloud.google.com/vertex-ai/docs/general/locations"
 TRAFFIC_DOCS = (
     "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.endpoints#Endpoint"
 )
+CRON_DOCS = "https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules"
 SCALING_DOCS = "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/DedicatedResources"
 
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -246,3 +249,74 @@ def check_traffic_split(split: dict[str, Any], deployed_ids: set[str]) -> None:
     total = sum(int(v) for v in split.values())
     if split and total != 100:
         raise invalid(f"trafficSplit percentages must sum to 100, got {total}", TRAFFIC_DOCS)
+
+
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+_NAMES = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+    "sun": 0,
+    "mon": 1,
+    "tue": 2,
+    "wed": 3,
+    "thu": 4,
+    "fri": 5,
+    "sat": 6,
+}
+
+
+def _cron_value(text: str, low: int, high: int, field: str, cron: str) -> None:
+    value = _NAMES.get(text.lower(), None) if not text.isdigit() else int(text)
+    if value is None or not low <= value <= high:
+        raise invalid(f"cron {cron!r}: {text!r} is not a valid {field} ({low}-{high})", CRON_DOCS)
+
+
+def check_cron(cron: str) -> None:
+    """A unix-cron schedule with an optional ``TZ=`` or ``CRON_TZ=`` prefix naming an IANA time zone.
+
+    Raises:
+        GoogleError: 400 naming the wrong field.
+    """
+    if not isinstance(cron, str) or not cron.strip():
+        raise invalid("cron is required, e.g. '0 6 1 * *' or 'TZ=Europe/Paris 0 6 1 * *'", CRON_DOCS)
+    fields = cron.split()
+    if fields[0].startswith(("TZ=", "CRON_TZ=")):
+        zone = fields.pop(0).split("=", 1)[1]
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise invalid(
+                f"cron {cron!r}: {zone!r} is not an IANA time zone such as 'Europe/Paris'", CRON_DOCS
+            ) from error
+    if len(fields) != 5:
+        raise invalid(
+            f"cron {cron!r} needs 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}",
+            CRON_DOCS,
+        )
+    for text, (field, low, high) in zip(fields, _CRON_FIELDS, strict=True):
+        for part in text.split(","):
+            span, _, step = part.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                raise invalid(
+                    f"cron {cron!r}: step {step!r} in the {field} field must be a positive number", CRON_DOCS
+                )
+            if span == "*":
+                continue
+            for end in span.split("-", 1):
+                _cron_value(end, low, high, field, cron)

@@ -18,7 +18,6 @@ from ds500.localcloud import validation
 from ds500.localcloud.errors import GoogleError, failed_precondition, invalid
 from ds500.localcloud.routing import Call, Collection, Router
 from ds500.localcloud.store import now
-from ds500.localcloud.vertex_pipelines import check_cron
 
 FS_DOCS = "https://cloud.google.com/vertex-ai/docs/featurestore/latest/overview"
 GROUP_DOCS = "https://cloud.google.com/vertex-ai/docs/featurestore/latest/create-featuregroup"
@@ -174,7 +173,7 @@ def _validate_view(call: Call, body: dict[str, Any]) -> None:
                 )
     cron = (body.get("syncConfig") or {}).get("cron")
     if cron:
-        check_cron(cron)
+        validation.check_cron(cron)
 
 
 def _record_sync(store: Any, view: str) -> str:

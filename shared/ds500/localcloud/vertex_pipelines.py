@@ -16,19 +16,17 @@ from __future__ import annotations
 import re
 import threading
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ds500.localcloud import jobs, validation
 from ds500.localcloud.errors import invalid
 from ds500.localcloud.routing import Call, Collection, Router
 from ds500.localcloud.store import now
 
-__all__ = ["check_cron", "check_pipeline_job", "register"]
+__all__ = ["check_pipeline_job", "register"]
 
 PIPELINE_DOCS = "https://cloud.google.com/vertex-ai/docs/pipelines/run-pipeline"
 ROOT_DOCS = "https://cloud.google.com/vertex-ai/docs/pipelines/configure-project#storage"
 SCHEDULE_DOCS = "https://cloud.google.com/vertex-ai/docs/pipelines/schedule-pipeline-run"
-CRON_DOCS = "https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules"
 NOT_RUN = (
     "local stand-in: the pipeline spec and its parameters were validated and the job stored, but no step "
     "was executed (run the pipeline with kfp.local for a real local run, or with RUN_ON_GCP = True)"
@@ -39,34 +37,6 @@ _SERVICE_ACCOUNT = re.compile(
     r"^\d+-compute@developer\.gserviceaccount\.com$"
 )
 # cron field: (name, lowest, highest)
-_CRON_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week", 0, 7),
-)
-_NAMES = {
-    "jan": 1,
-    "feb": 2,
-    "mar": 3,
-    "apr": 4,
-    "may": 5,
-    "jun": 6,
-    "jul": 7,
-    "aug": 8,
-    "sep": 9,
-    "oct": 10,
-    "nov": 11,
-    "dec": 12,
-    "sun": 0,
-    "mon": 1,
-    "tue": 2,
-    "wed": 3,
-    "thu": 4,
-    "fri": 5,
-    "sat": 6,
-}
 
 
 def _bucket_exists(call: Call, uri: str) -> bool:
@@ -162,50 +132,9 @@ def _start(call: Call, job: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- schedules ----------------------------------------------------------------------------
-def _cron_value(text: str, low: int, high: int, field: str, cron: str) -> None:
-    value = _NAMES.get(text.lower(), None) if not text.isdigit() else int(text)
-    if value is None or not low <= value <= high:
-        raise invalid(f"cron {cron!r}: {text!r} is not a valid {field} ({low}-{high})", CRON_DOCS)
-
-
-def check_cron(cron: str) -> None:
-    """A unix-cron schedule with an optional ``TZ=`` or ``CRON_TZ=`` prefix naming an IANA time zone.
-
-    Raises:
-        GoogleError: 400 naming the wrong field.
-    """
-    if not isinstance(cron, str) or not cron.strip():
-        raise invalid("cron is required, e.g. '0 6 1 * *' or 'TZ=Europe/Paris 0 6 1 * *'", SCHEDULE_DOCS)
-    fields = cron.split()
-    if fields[0].startswith(("TZ=", "CRON_TZ=")):
-        zone = fields.pop(0).split("=", 1)[1]
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise invalid(
-                f"cron {cron!r}: {zone!r} is not an IANA time zone such as 'Europe/Paris'", SCHEDULE_DOCS
-            ) from error
-    if len(fields) != 5:
-        raise invalid(
-            f"cron {cron!r} needs 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}",
-            CRON_DOCS,
-        )
-    for text, (field, low, high) in zip(fields, _CRON_FIELDS, strict=True):
-        for part in text.split(","):
-            span, _, step = part.partition("/")
-            if step and (not step.isdigit() or int(step) == 0):
-                raise invalid(
-                    f"cron {cron!r}: step {step!r} in the {field} field must be a positive number", CRON_DOCS
-                )
-            if span == "*":
-                continue
-            for end in span.split("-", 1):
-                _cron_value(end, low, high, field, cron)
-
-
 def _validate_schedule(call: Call, schedule: dict[str, Any]) -> None:
     validation.check_region(call.location, "Vertex AI Pipelines")
-    check_cron(schedule.get("cron", ""))
+    validation.check_cron(schedule.get("cron", ""))
     if int(schedule.get("maxConcurrentRunCount") or 0) < 1:
         raise invalid("maxConcurrentRunCount must be at least 1", SCHEDULE_DOCS)
     if "maxRunCount" in schedule and int(schedule["maxRunCount"]) < 1:
