@@ -45,7 +45,7 @@ def _custom_job() -> Any:
                 "container_spec": {"image_uri": "us-docker.pkg.dev/ds500/train:latest"},
             }
         ],
-        staging_bucket="gs://ds500-dry-run-bucket",
+        staging_bucket="gs://ds500-local-bucket",
     )
 
 
@@ -54,7 +54,7 @@ def test_offline_context(ctx: CloudContext) -> None:
     from google.auth.credentials import AnonymousCredentials
 
     assert ctx.dry_run and not ctx.run_on_gcp
-    assert ctx.project_id == cloud.DRY_RUN_PROJECT == "ds500-dry-run"
+    assert ctx.project_id == cloud.LOCAL_PROJECT == "ds500-local"
     assert ctx.region == "us-central1"
     assert isinstance(ctx.credentials, AnonymousCredentials)
     with pytest.raises(AttributeError):
@@ -181,7 +181,7 @@ def test_context_bad_input(kwargs: dict[str, Any], error: type[Exception], match
 def test_validators_accept_real_names() -> None:
     for region in ("us-central1", "europe-west4", "northamerica-northeast1", "asia-southeast1"):
         assert cloud.validate_region(region) == region
-    for project in ("my-project-1", "ds500-dry-run", "abcdef"):
+    for project in ("my-project-1", "ds500-local", "abcdef"):
         assert cloud.validate_project_id(project) == project
 
 
@@ -208,7 +208,7 @@ def test_custom_training_job_dry_run(ctx: CloudContext, tmp_path: Path) -> None:
         script_path=str(script),
         container_uri="us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest",
         requirements=["pandas"],
-        staging_bucket="gs://ds500-dry-run-bucket",
+        staging_bucket="gs://ds500-local-bucket",
     )
     data = cloud.spec(job)
     assert data["resourceType"] == "CustomTrainingJob"
@@ -231,10 +231,10 @@ def test_bigquery_client_constructs_offline(ctx: CloudContext) -> None:
 
     client = cloud.bigquery_client(ctx)
     assert isinstance(client, bigquery.Client)
-    assert (client.project, client.location) == ("ds500-dry-run", "us-central1")
+    assert (client.project, client.location) == ("ds500-local", "us-central1")
     assert cloud.bigquery_client(ctx, location="US").location == "US"
     with pytest.raises(TypeError, match="CloudContext"):
-        cloud.bigquery_client("ds500-dry-run")  # type: ignore[arg-type]
+        cloud.bigquery_client("ds500-local")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="location"):
         cloud.bigquery_client(ctx, location="")
 

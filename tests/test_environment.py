@@ -164,9 +164,9 @@ def test_plot_style_applied() -> None:
 def test_lab_context_cloud_is_a_dry_run() -> None:
     pytest.importorskip("google.cloud.aiplatform")
     ctx = setup(quiet=True, offline=True)  # guard on: building the context sends nothing
-    cloud_ctx = ctx.cloud(staging_bucket="gs://ds500-dry-run-bucket")
-    assert cloud_ctx.dry_run and cloud_ctx.project_id == "ds500-dry-run"
-    assert cloud_ctx.staging_bucket == "gs://ds500-dry-run-bucket"
+    cloud_ctx = ctx.cloud(staging_bucket="gs://ds500-local-bucket")
+    assert cloud_ctx.dry_run and cloud_ctx.project_id == "ds500-local"
+    assert cloud_ctx.staging_bucket == "gs://ds500-local-bucket"
 
 
 def test_setup_imports_no_framework() -> None:

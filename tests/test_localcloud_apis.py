@@ -195,7 +195,7 @@ def _template(level=None):
     )
 
 
-PARENT = "projects/ds500-dry-run/locations/us-central1"
+PARENT = "projects/ds500-local/locations/us-central1"
 
 
 def test_model_armor_template_lifecycle_and_screening(armor) -> None:
@@ -251,7 +251,7 @@ def test_model_armor_rules(armor) -> None:
         armor.create_template(parent=PARENT, template_id="empty", template=m.Template())
     with pytest.raises(exceptions.BadRequest, match="region"):
         armor.create_template(
-            parent="projects/ds500-dry-run/locations/moon-base1", template_id="t", template=_template()
+            parent="projects/ds500-local/locations/moon-base1", template_id="t", template=_template()
         )
     with pytest.raises(exceptions.NotFound):
         armor.sanitize_user_prompt(
@@ -296,7 +296,7 @@ def _request(rows, info_types, field="text", likelihood=None, headers=("id", "te
         rows=[d.Table.Row(values=[d.Value(string_value=v) for v in row]) for row in rows],
     )
     return d.DeidentifyContentRequest(
-        parent="projects/ds500-dry-run/locations/global",
+        parent="projects/ds500-local/locations/global",
         deidentify_config=config,
         item=d.ContentItem(table=table),
         inspect_config=d.InspectConfig(
@@ -363,12 +363,12 @@ def logs(ctx):
 def test_admin_activity_entries_come_from_the_calls_made(logs, armor) -> None:
     armor.create_template(parent=PARENT, template_id="audited", template=_template())
     armor.delete_template(name=f"{PARENT}/templates/audited")
-    activity = 'logName="projects/ds500-dry-run/logs/cloudaudit.googleapis.com%2Factivity"'
+    activity = 'logName="projects/ds500-local/logs/cloudaudit.googleapis.com%2Factivity"'
     found = list(logs.list_entries(filter_=f'{activity} AND protoPayload.resourceName:"templates/audited"'))
     assert [e.payload["methodName"] for e in found] == ["CreateTemplate", "DeleteTemplate"]
     assert found[0].payload["serviceName"] == "modelarmor.googleapis.com"
     data_access = (
-        'logName="projects/ds500-dry-run/logs/cloudaudit.googleapis.com%2Fdata_access" '
+        'logName="projects/ds500-local/logs/cloudaudit.googleapis.com%2Fdata_access" '
         'AND protoPayload.serviceName="bigquery.googleapis.com" AND timestamp>="2026-01-01T00:00:00Z"'
     )
     assert list(logs.list_entries(filter_=data_access)) == []
@@ -404,8 +404,8 @@ def test_logging_page_size_rule(logs) -> None:
 @pytest.mark.parametrize(
     ("key", "words"),
     [
-        ("projects/ds500-dry-run/locations/europe-west4/keyRings/r/cryptoKeys/k", "same region"),
-        ("projects/ds500-dry-run/keyRings/r/cryptoKeys/k", "not a key name"),
+        ("projects/ds500-local/locations/europe-west4/keyRings/r/cryptoKeys/k", "same region"),
+        ("projects/ds500-local/keyRings/r/cryptoKeys/k", "not a key name"),
     ],
 )
 def test_cmek_key_must_be_a_key_in_the_job_region(ctx, key, words) -> None:
@@ -441,7 +441,7 @@ def test_deidentify_value_and_config_rules(dlp_client) -> None:
             ]
         )
     )
-    parent = "projects/ds500-dry-run/locations/global"
+    parent = "projects/ds500-local/locations/global"
     item = d.ContentItem(value="write to a@example.com")
     response = dlp_client.deidentify_content(
         request=d.DeidentifyContentRequest(

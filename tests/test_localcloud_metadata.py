@@ -76,7 +76,7 @@ def test_a_tensorboard_needs_a_vertex_ai_region(aiplatform) -> None:
         exceptions.BadRequest, match="locations"
     ):  # the SDK's own check stops Tensorboard.create earlier
         client.create_tensorboard(
-            parent="projects/ds500-dry-run/locations/us-central1-a",
+            parent="projects/ds500-local/locations/us-central1-a",
             tensorboard=aiplatform_v1.Tensorboard(display_name="zone"),
         )
 

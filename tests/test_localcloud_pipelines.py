@@ -12,7 +12,7 @@ pytest.importorskip("kfp")
 
 from google.api_core import exceptions  # noqa: E402
 
-BUCKET = "ds500-dry-run-unit-pipelines"
+BUCKET = "ds500-local-unit-pipelines"
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def _create_raw(setup, root: str, values: dict) -> None:
         "runtime_config": {"gcs_output_directory": root, "parameter_values": values},
     }
     ctx.client(aiplatform_v1.PipelineServiceClient).create_pipeline_job(
-        parent="projects/ds500-dry-run/locations/us-central1", pipeline_job=job
+        parent="projects/ds500-local/locations/us-central1", pipeline_job=job
     )
 
 

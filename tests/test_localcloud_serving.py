@@ -12,7 +12,7 @@ from google.api_core import exceptions
 
 from ds500 import churn_model, cloud, fixtures
 
-IMAGE = "us-central1-docker.pkg.dev/ds500-dry-run/ds500/churn-predictor:v1"
+IMAGE = "us-central1-docker.pkg.dev/ds500-local/ds500/churn-predictor:v1"
 ROUTES = dict(
     serving_container_predict_route="/predict",
     serving_container_health_route="/health",

@@ -28,7 +28,7 @@ from ds500 import offline
 __all__ = [
     "CloudContext",
     "CloudSetupError",
-    "DRY_RUN_PROJECT",
+    "LOCAL_PROJECT",
     "bigquery_client",
     "context",
     "show_dry_run",
@@ -38,7 +38,7 @@ __all__ = [
     "validate_region",
 ]
 
-DRY_RUN_PROJECT = "ds500-dry-run"
+LOCAL_PROJECT = "ds500-local"
 _MAX_JSON_CHARS = 6000
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -58,9 +58,9 @@ class CloudContext:
 
     Attributes:
         run_on_gcp: True when calls really go to Google Cloud (and bill).
-        project_id: the project (``"ds500-dry-run"`` for an offline dry run).
+        project_id: the project (``"ds500-local"`` offline, in the local stand-in).
         region: the Vertex AI region, e.g. ``"us-central1"``.
-        credentials: ``google.auth`` credentials (anonymous for a dry run).
+        credentials: ``google.auth`` credentials (anonymous offline).
         staging_bucket: the ``gs://`` bucket given to ``aiplatform.init``, if any.
         experiment: the Vertex AI Experiment name (only applied online).
     """
@@ -263,7 +263,7 @@ def context(
     ``STORAGE_EMULATOR_HOST`` for google-cloud-storage, sets ``NO_GCE_CHECK=true`` so
     google-auth does not probe the metadata server, and calls ``aiplatform.init`` with
     anonymous credentials, ``api_endpoint`` = the stand-in and ``api_transport="rest"``.
-    The project defaults to ``"ds500-dry-run"``. ``experiment`` is not passed to
+    The project defaults to ``"ds500-local"``. ``experiment`` is not passed to
     ``aiplatform.init`` (it looks the experiment up): a lab creates it first.
 
     Online (``run_on_gcp=True``): needs ``project_id``, refuses to run when the
@@ -302,7 +302,7 @@ def context(
     experiment = _optional_str("experiment", experiment)
 
     if not run_on_gcp:
-        return _offline_context(project_id or DRY_RUN_PROJECT, region, staging_bucket, experiment)
+        return _offline_context(project_id or LOCAL_PROJECT, region, staging_bucket, experiment)
 
     if not project_id.strip():
         raise CloudSetupError(
