@@ -40,6 +40,9 @@ COLAB_CORE = [
     "torch==2.13.0",
     "ipykernel==6.17.1",
     "google-cloud-bigquery==3.43.0",
+    "ipywidgets==7.7.1",
+    "sqlglot==25.20.2",  # older than ds500 asks for: the setup cell upgrades it, as on Colab
+    "duckdb==1.3.2",
 ]
 
 nox.options.default_venv_backend = "none"

@@ -204,12 +204,28 @@ def _kernel_dialog(page: Any) -> bool:
 
 
 def _run_all(page: Any) -> float:
-    """Run all cells from the Run menu; return seconds until the kernel is idle again."""
+    """Run all cells from the Run menu; return seconds until the kernel is idle again.
+
+    "Run All Cells" acts on the notebook that has focus, and does nothing while JupyterLab's focus
+    tracker has none (seen on a loaded machine right after the page loads). So the notebook is clicked
+    first, and the command is sent again if no cell was queued within 30 s.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     start = time.monotonic()
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    # The first code cell gets execution count 1 once the kernel has taken the request.
-    first_count = _notebook(page).locator(".jp-InputPrompt", has_text=re.compile(r"^\[1\]:$"))
+    prompts = _notebook(page).locator(".jp-InputPrompt")
+    started = prompts.filter(has_text=re.compile(r"^\[(\*|1)\]:$"))
+    for _attempt in range(3):
+        _notebook(page).locator(".jp-Notebook .jp-Cell").first.click()
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            started.first.wait_for(timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")  # close the menu if it is still open, then send the command again
+    # The first code cell gets execution count 1 once the kernel has run it.
+    first_count = prompts.filter(has_text=re.compile(r"^\[1\]:$"))
     first_count.first.wait_for(timeout=120_000)  # a loaded 2-core machine can take a minute to start a kernel
     deadline = start + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
