@@ -69,27 +69,3 @@ def test_untested_entries(tmp_path: Path) -> None:
         tmp_path, [_question("05-01", ["scenario"], question="Gemini Enterprise Agent Platform")]
     )
     assert "Vertex AI" in cheatsheet.untested_entries(entries, untagged)
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"status": "gone"}, "status 'gone'"),
-        ({"date": "April 2026"}, "must look like"),
-        ({"reference": {"title": "x", "url": "http://x"}}, "https URL"),
-        ({"match": []}, "'match' must list"),
-        ({"now": ""}, "'now' must be a non-empty string"),
-    ],
-)
-def test_glossary_entry_validation(change: dict[str, Any], message: str) -> None:
-    raw = {
-        "term": "X",
-        "status": "renamed",
-        "date": "2026-04-22",
-        "now": "Y",
-        "reference": {"title": "T", "url": "https://cloud.google.com"},
-        "match": ["X"],
-        **change,
-    }
-    with pytest.raises(ValueError, match=message):
-        cheatsheet._entry(raw, 0)

@@ -35,8 +35,8 @@ def _write_guide(tmp_path: Path, data: dict[str, Any], name: str = "guide.yaml")
 
 def test_versions_and_default() -> None:
     assert examguide.VERSIONS == ("2024-10", "2026-06")
-    assert examguide.DEFAULT_VERSION == "2024-10"
-    assert examguide.load().version == "2024-10"
+    assert examguide.DEFAULT_VERSION == "2026-06"
+    assert examguide.load().version == "2026-06"
 
 
 @pytest.mark.parametrize("version", examguide.VERSIONS)

@@ -1,8 +1,9 @@
 """ds500: the thin helper package behind the DS500 labs.
 
 Plumbing only: fixtures with checksums, environment set-up and the offline guard,
-check cells, cloud dry runs, accelerator choice, quizzes, the exam guide and lab
-generation. The ideas a student must learn live in the notebooks, not here.
+check cells, the local Google Cloud stand-in, accelerator choice, quizzes, the exam
+guide, the registry of dated facts, lab generation and grading. The ideas a student
+must learn live in the notebooks, not here.
 
 Importing ``ds500`` is cheap: it imports neither TensorFlow nor torch, and the
 heavier submodules (``cloud``, ``accelerators``, ``quiz`` ...) load on first use::
@@ -33,6 +34,7 @@ _LAZY_SUBMODULES = {
     "corpus",
     "drift",
     "examguide",
+    "facts",
     "fixtures",
     "grading",
     "labgen",
@@ -42,6 +44,7 @@ _LAZY_SUBMODULES = {
     "practice",
     "quiz",
     "serving",
+    "tamper",
 }
 
 

@@ -4,9 +4,12 @@ The course maps every lab to subsections of the official exam guide, so a studen
 can see what is covered and a maintainer can spot gaps. Two guide versions are
 shipped as package data (``exam_guide.yaml``):
 
-* ``"2024-10"``: the October 2024 guide, the official one on Google's page;
-* ``"2026-06"``: the June 2026 guide, known only from third-party transcriptions
-  (``verified`` is ``False``), kept so the labs can prepare for it early.
+* ``"2026-06"``: the June 2026 guide, the default: the English exam follows it since
+  2026-06-01 (Google's certification page). Its outline comes from two third-party
+  transcriptions that agree (``verified`` is ``False``: the weights add up to 101 and
+  are not confirmed against Google's PDF);
+* ``"2024-10"``: the October 2024 guide, the previous exam, kept for candidates who sit
+  it in a language that has not moved to the new version.
 
 Section and subsection titles are Google's names; the topic strings are our own
 short re-wording, not the guide's text.
@@ -14,10 +17,10 @@ short re-wording, not the guide's text.
 Example::
 
     from ds500 import examguide
-    guide = examguide.load("2024-10")
-    guide.weights()            # {"1": 13, "2": 14, ...}
+    guide = examguide.load()   # the June 2026 guide
+    guide.weights()            # {"1": 13, "2": 16, ...}
     guide.section_of("5.2").title
-    df = examguide.coverage(sorted(Path("solutions").glob("*.ipynb")), "2024-10")
+    df = examguide.coverage(sorted(Path("solutions").glob("*.ipynb")), "2026-06")
     print(examguide.format_coverage(df))
 """
 
@@ -55,7 +58,7 @@ __all__ = [
 VERSIONS: tuple[str, ...] = ("2024-10", "2026-06")
 """The guide versions shipped with the package, oldest first."""
 
-DEFAULT_VERSION = "2024-10"
+DEFAULT_VERSION = "2026-06"
 """The version used when none is given: the one confirmed on Google's page."""
 
 WEIGHT_TOLERANCE = 1
