@@ -13,6 +13,7 @@ broken, so the same commands serve maintainers and CI::
     ds500 fixtures rebuild [--check]  rebuild data/ from its sources
     ds500 execute NB... [--jobs N]  run notebooks; wall time and peak memory
     ds500 local-cloud               run the local Google Cloud stand-in in this terminal
+    ds500 bank lint                 the question bank's test-taking cues (exit 1 on any finding)
 """
 
 from __future__ import annotations
@@ -138,6 +139,17 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bank(args: argparse.Namespace) -> int:
+    from ds500 import banklint
+
+    solutions = Path(args.root) / "solutions"
+    variables = banklint.notebook_variables(solutions) if solutions.is_dir() else ()
+    questions, files, findings = banklint.load_bank(args.questions)
+    findings += banklint.lint_questions(questions, files, variables=variables)
+    print(banklint.format_findings(findings, questions))
+    return 1 if findings else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and ``--help``)."""
     parser = argparse.ArgumentParser(prog="ds500", description=__doc__.split("\n\n")[0])
@@ -183,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("local-cloud", help="run the local Google Cloud stand-in in the foreground")
     p.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: Ctrl+C)")
     p.set_defaults(func=_local_cloud)
+
+    p = sub.add_parser("bank", help="lint the question bank (labs and the practice-exam pool)")
+    p.add_argument("action", choices=["lint"])
+    p.add_argument("--questions", default=None, help="questions folder (default: the package's)")
+    p.set_defaults(func=_bank)
 
     p = sub.add_parser("fixtures", help="verify or rebuild data/")
     p.add_argument("action", choices=["verify", "rebuild"])

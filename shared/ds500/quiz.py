@@ -12,6 +12,11 @@ In a lab::
     result = ds500.quiz.check(1, answers)    # feedback for every question
     result.score, result.total, result.percent
 
+The held-out practice-exam pool lives in ``ds500/questions/pool/<letter>_<slug>.yaml``:
+the same question schema, but the file says ``pool: mock`` instead of ``lab: N`` and ids
+look like ``mock-a001`` (the letter is the file's first letter). These questions are never
+shown in a lab; only :mod:`ds500.practice` draws them, so the mock stays unseen.
+
 The YAML schema (one file per lab, named like the notebook)::
 
     lab: 1
@@ -56,10 +61,16 @@ __all__ = [
     "Option",
     "Question",
     "QuizResult",
+    "POOL",
     "all_questions",
+    "bank",
     "check",
     "check_questions",
     "load",
+    "lab_files",
+    "load_file",
+    "pool_files",
+    "pool_questions",
     "show",
     "show_questions",
 ]
@@ -70,8 +81,13 @@ KINDS: tuple[str, ...] = ("single", "multiple")
 SERVICE_SELECTION = "service-selection"
 """The tag of questions whose ``cheat_sheet`` entry feeds the service cheat sheet."""
 
+POOL = "mock"
+"""The name of the held-out pool (``pool: mock`` in its files, ``questions/pool/``)."""
+
 _FILE_STEM = re.compile(r"^(\d{2})_[a-z0-9_]+$")
+_POOL_STEM = re.compile(r"^([a-z])_[a-z0-9_]+$")
 _QUESTION_ID = re.compile(r"^(\d{2})-(\d{2})$")
+_POOL_ID = re.compile(r"^mock-([a-z])(\d{3})$")
 _TAG = re.compile(r"^[a-z][a-z0-9-]*$")
 _KEYS = "ABCDEFGH"
 _OPTION_COUNT = {"single": (4, 4), "multiple": (4, 6)}
@@ -101,8 +117,9 @@ class Question:
     """One exam-style question.
 
     Attributes:
-        id: ``"NN-KK"``: lab number and question number, unique in the bank.
-        lab: the lab number.
+        id: ``"NN-KK"`` (lab number and question number) or ``"mock-a001"`` for the
+            held-out pool; unique in the bank.
+        lab: the lab number, or None for a pool question (no lab shows it).
         kind: ``"single"`` or ``"multiple"``.
         sections: guide version -> exam guide subsection ids the question practises.
         question: the scenario and the question.
@@ -114,7 +131,7 @@ class Question:
     """
 
     id: str
-    lab: int
+    lab: int | None
     kind: str
     sections: Mapping[str, tuple[str, ...]]
     question: str
@@ -123,6 +140,7 @@ class Question:
     reference_url: str
     tags: tuple[str, ...] = ()
     cheat_sheet: tuple[str, str] | None = None
+    pool: str | None = None
 
     @property
     def correct_keys(self) -> frozenset[str]:
@@ -286,16 +304,28 @@ def _parse_cheat_sheet(raw: Any, tags: tuple[str, ...], where: str) -> tuple[str
     return _text(raw, "clue", f"{where} cheat_sheet"), _text(raw, "service", f"{where} cheat_sheet")
 
 
-def _parse_question(raw: Any, lab: int, where: str) -> Question:
+def _parse_id(raw: Mapping[str, Any], where: str, lab: int | None, letter: str | None) -> str:
+    qid = raw.get("id")
+    if lab is not None:
+        match = _QUESTION_ID.match(qid) if isinstance(qid, str) else None
+        if not match:
+            raise ValueError(f"{where}: question id {qid!r} must look like 'NN-KK', e.g. '01-03'")
+        if int(match.group(1)) != lab:
+            raise ValueError(f"{where} question {qid}: id does not start with the lab number {lab:02d}")
+        return qid
+    match = _POOL_ID.match(qid) if isinstance(qid, str) else None
+    if not match:
+        raise ValueError(f"{where}: pool question id {qid!r} must look like 'mock-{letter}001'")
+    if match.group(1) != letter:
+        raise ValueError(f"{where} question {qid}: ids in this file start with 'mock-{letter}' (its letter)")
+    return qid
+
+
+def _parse_question(raw: Any, where: str, *, lab: int | None = None, letter: str | None = None) -> Question:
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: each question must be a mapping")
-    qid = raw.get("id")
-    match = _QUESTION_ID.match(qid) if isinstance(qid, str) else None
-    if not match:
-        raise ValueError(f"{where}: question id {qid!r} must look like 'NN-KK', e.g. '01-03'")
+    qid = _parse_id(raw, where, lab, letter)
     where = f"{where} question {qid}"
-    if int(match.group(1)) != lab:
-        raise ValueError(f"{where}: id does not start with the lab number {lab:02d}")
     kind = raw.get("kind")
     if kind not in KINDS:
         raise ValueError(f"{where}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -316,30 +346,51 @@ def _parse_question(raw: Any, lab: int, where: str) -> Question:
         reference_url=url,
         tags=(tags := _parse_tags(raw.get("tags"), where)),
         cheat_sheet=_parse_cheat_sheet(raw.get("cheat_sheet"), tags, where),
+        pool=None if lab is not None else POOL,
     )
 
 
-def _load_file(path: Directory) -> list[Question]:
-    where = path.name
-    match = _FILE_STEM.match(where[: -len(".yaml")]) if where.endswith(".yaml") else None
+def load_file(path: Directory) -> list[Question]:
+    """Load and validate one bank file: a lab's ``NN_slug.yaml`` or a pool's ``pool/x_slug.yaml``.
+
+    A file in a folder named ``pool`` is read as part of the held-out pool (``pool: mock``,
+    ids ``mock-x001``); any other file as a lab's bank (``lab: N``, ids ``NN-KK``).
+
+    Raises:
+        ValueError: the file breaks the schema (see :func:`load`); the message names the
+            file and the question.
+    """
+    name = path.name
+    in_pool = Path(str(path)).parent.name == "pool"
+    stem = name[: -len(".yaml")] if name.endswith(".yaml") else None
+    match = (_POOL_STEM if in_pool else _FILE_STEM).match(stem or "")
     if not match:
-        raise ValueError(f"{where}: a question bank is named like the notebook, e.g. 01_slug.yaml")
+        wanted = "like pool/a_slug.yaml" if in_pool else "like the notebook, e.g. 01_slug.yaml"
+        raise ValueError(f"{name}: a question bank is named {wanted}")
+    where = f"pool/{name}" if in_pool else name
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise ValueError(f"{where}: invalid YAML ({err})") from err
     if not isinstance(data, Mapping):
-        raise ValueError(f"{where}: expected a mapping with 'lab' and 'questions'")
-    lab = data.get("lab")
-    if isinstance(lab, bool) or not isinstance(lab, int) or lab != int(match.group(1)):
-        raise ValueError(f"{where}: 'lab' must be {int(match.group(1))} (the file's number), got {lab!r}")
+        raise ValueError(f"{where}: expected a mapping with '{'pool' if in_pool else 'lab'}' and 'questions'")
+    lab: int | None = None
+    if in_pool:
+        if data.get("pool") != POOL or "lab" in data:
+            got = data.get("pool")
+            raise ValueError(f"{where}: a pool file says 'pool: {POOL}' and has no 'lab'; got pool {got!r}")
+    else:
+        lab = data.get("lab")
+        if isinstance(lab, bool) or not isinstance(lab, int) or lab != int(match.group(1)):
+            raise ValueError(f"{where}: 'lab' must be {int(match.group(1))} (the file's number), got {lab!r}")
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         raise ValueError(f"{where}: 'questions' must be a non-empty list")
     questions: list[Question] = []
     seen: set[str] = set()
+    letter = match.group(1) if in_pool else None
     for raw in raw_questions:
-        question = _parse_question(raw, lab, where)
+        question = _parse_question(raw, where, lab=lab, letter=letter)
         if question.id in seen:
             raise ValueError(f"{where}: duplicate question id {question.id!r}")
         seen.add(question.id)
@@ -369,25 +420,13 @@ def load(lab: int | str, *, directory: str | Directory | None = None) -> list[Qu
             missing ``why``, a non-https reference, or exam guide subsection ids
             that the guide version does not have.
     """
-    return _load_file(_lab_file(lab, _questions_dir(directory)))
+    return load_file(_lab_file(lab, _questions_dir(directory)))
 
 
-def all_questions(*, directory: str | Directory | None = None) -> list[Question]:
-    """Load every question bank and check that ids are unique across the labs.
-
-    Args:
-        directory: the folder of YAML banks; by default the package's ``questions``.
-
-    Returns:
-        All questions, ordered by file name and then file order.
-
-    Raises:
-        ValueError: as :func:`load`, or when two files share a question id.
-    """
+def _load_unique(paths: Iterable[Directory], owner: dict[str, str]) -> list[Question]:
     questions: list[Question] = []
-    owner: dict[str, str] = {}
-    for path in _bank_files(_questions_dir(directory)):
-        for question in _load_file(path):
+    for path in paths:
+        for question in load_file(path):
             if question.id in owner:
                 raise ValueError(
                     f"{path.name}: question id {question.id!r} is also used in {owner[question.id]}"
@@ -395,6 +434,55 @@ def all_questions(*, directory: str | Directory | None = None) -> list[Question]
             owner[question.id] = path.name
             questions.append(question)
     return questions
+
+
+def all_questions(*, directory: str | Directory | None = None) -> list[Question]:
+    """Load every lab's question bank and check that ids are unique across the labs.
+
+    The held-out pool is not included (see :func:`pool_questions` and :func:`bank`): the
+    labs' questions feed the coverage table and the cheat sheet; the pool only the mock.
+
+    Args:
+        directory: the folder of YAML banks; by default the package's ``questions``.
+
+    Returns:
+        All lab questions, ordered by file name and then file order.
+
+    Raises:
+        ValueError: as :func:`load`, or when two files share a question id.
+    """
+    return _load_unique(_bank_files(_questions_dir(directory)), {})
+
+
+def lab_files(directory: str | Directory | None = None) -> list[Directory]:
+    """The labs' YAML files (``<directory>/NN_slug.yaml``), by name."""
+    return _bank_files(_questions_dir(directory))
+
+
+def pool_files(directory: str | Directory | None = None) -> list[Directory]:
+    """The held-out pool's YAML files (``<directory>/pool/*.yaml``), by name; none if no pool yet."""
+    pool = _questions_dir(directory) / "pool"
+    return _bank_files(pool) if pool.is_dir() else []
+
+
+def pool_questions(*, directory: str | Directory | None = None) -> list[Question]:
+    """Load the held-out practice-exam pool (questions no lab shows).
+
+    Raises:
+        ValueError: as :func:`load_file`, or when two pool files share an id.
+    """
+    return _load_unique(pool_files(directory), {})
+
+
+def bank(*, directory: str | Directory | None = None) -> list[Question]:
+    """Every question: the labs' banks, then the pool, with ids unique across all of them.
+
+    Raises:
+        ValueError: as :func:`load_file`, or when two files share an id.
+    """
+    owner: dict[str, str] = {}
+    labs = _load_unique(_bank_files(_questions_dir(directory)), owner)
+    return labs + _load_unique(pool_files(directory), owner)
 
 
 # -- rendering --------------------------------------------------------------------
