@@ -16,6 +16,10 @@ Wrong answers live in ``tests/wrong_answers/<lab stem>.yaml`` (never shipped to 
         - mistake: the number of churners, not a rate
           solution: |                                     # or the whole solution region
             churn_rate = df["churn"].sum()
+          rerun_from: registry                            # optional: a cell id to run again first
+
+``rerun_from`` is for answers that change state outside the kernel (a model registry, files):
+the cells from that one on run again before the wrong answer and before the right one.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class WrongAnswer:
     replace: str | None = None
     with_: str | None = None
     solution: str | None = None
+    rerun_from: str | None = None
 
     def apply(self, source: str) -> str:
         """The solution cell's source with this mistake in it.
@@ -85,7 +90,8 @@ def load_wrong_answers(stem: str) -> dict[int, list[WrongAnswer]]:
                     f"{path.name} exercise {exercise}: give a mistake and either replace+with or solution"
                 )
             answer = WrongAnswer(
-                int(exercise), mistake, entry.get("replace"), entry.get("with"), entry.get("solution")
+                int(exercise), mistake, entry.get("replace"), entry.get("with"), entry.get("solution"),
+                entry.get("rerun_from"),
             )
             answers.setdefault(int(exercise), []).append(answer)
     return answers
@@ -191,29 +197,38 @@ def probe(notebook: Path, wrong: dict[int, list[WrongAnswer]], cell_timeout: flo
                 report.broken.append(f"exercise {number}: no solution cell right before its check")
                 continue
             replay = [c for c in cells[start + 1:index + 1] if c.cell_type == "code"]
+            ids = [c.id for c in cells]
             for answer in wrong[number]:
                 report.probed += 1
                 label = f"exercise {number}, wrong answer '{answer.mistake}'"
+                if answer.rerun_from is not None and answer.rerun_from not in ids[:start]:
+                    report.broken.append(f"{label}: rerun_from {answer.rerun_from!r} names no earlier cell")
+                    continue
+                first_setup = ids.index(answer.rerun_from) if answer.rerun_from else start
+                setup = [c for c in cells[first_setup:start] if c.cell_type == "code"]
                 try:
                     mutated = answer.apply(cells[start].source)
                 except ValueError as err:
                     report.broken.append(f"{label}: {err}")
                     continue
+                prepared = all(k.run(c.source).ok for c in setup)
                 first = k.run(mutated)
-                if not first.ok:
+                if not (prepared and first.ok):
                     report.broken.append(f"{label}: the wrong answer itself raised {first.error}")
                 else:
-                    results = [k.run(c.source) for c in replay]
-                    final = results[-1]
+                    final = [k.run(c.source) for c in replay][-1]
                     marker = f"❌ Exercise {number}"
                     if final.ok:
                         report.accepted.append(f"{label}: the check passed it")
                     elif marker not in final.error and marker not in final.text:
                         report.broken.append(f"{label}: the check failed without its message: {final.error}")
-                # Back to the right answer, so that later cells see the solution's state.
-                restored = [k.run(c.source) for c in [cells[start], *replay]]
+                # Back to the right answer, so that later cells see the state the solution leaves.
+                restored = [k.run(c.source) for c in [*setup, cells[start], *replay]]
                 if not all(r.ok for r in restored):
-                    report.failed_cells.append(f"{label}: re-running the solution afterwards failed")
+                    failure = next(r for r in restored if not r.ok)
+                    report.failed_cells.append(
+                        f"{label}: running the solution again afterwards failed: {failure.error}"
+                    )
                     return report
     report.broken += [f"exercise {n}: recorded wrong answers, but no check cell ran" for n in sorted(unseen)]
     return report
