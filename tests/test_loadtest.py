@@ -134,3 +134,16 @@ def test_bounds_are_validated(url: str, kwargs: dict[str, Any], message: str) ->
 def test_sweep_rejects_bad_levels(url: str, levels: Any) -> None:
     with pytest.raises(ValueError):
         loadtest.sweep(url, {}, levels, requests_per_level=1)
+
+
+def test_bench_service_validates_cases_and_formats_a_table() -> None:
+    with pytest.raises(ValueError, match="BenchCase"):
+        loadtest.bench_service([])
+    with pytest.raises(ValueError, match="BenchCase"):
+        loadtest.bench_service([(1, 1)])  # type: ignore[list-item]
+    row = {"workers": 2, "batch": 100, "inference": "compiled", "concurrency": 4, "ok": 10, "errors": 0}
+    row |= {"throughput_rps": 812.4, "instances_per_s": 81240.0, "p50_ms": 4.63, "p99_ms": 10.57}
+    row["load_1m"] = 3.36
+    lines = loadtest._format([row]).splitlines()
+    assert lines[0].split()[:3] == ["workers", "batch", "inference"] and "load 1m" in lines[0]
+    assert lines[1].split() == "2 100 compiled 4 10 0 812 81240 4.63 10.57 3.36".split()

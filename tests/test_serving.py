@@ -107,7 +107,7 @@ def test_batch_predict_matches_the_model(model_dir: Path, frame: pd.DataFrame, t
 
 # -- the service contract -------------------------------------------------------------------
 def test_health_and_predict_contract(client: TestClient, frame: pd.DataFrame, model_dir: Path) -> None:
-    assert client.get("/health").json() == {"status": "ok", "model_version": "7"}
+    assert client.get("/health").json() == {"status": "ok", "model_version": "7", "inference": "compiled"}
     body = {"instances": [record(frame, i) for i in range(4)], "parameters": {"threshold": 0.3}}
     response = client.post("/v1/predict", json=body)
     assert response.status_code == 200

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,7 @@ __all__ = [
     "load_model_dir",
     "postprocess",
     "prepare_features",
+    "prepare_records",
     "save_model_dir",
     "train_model",
 ]
@@ -134,7 +135,6 @@ def prepare_features(frame: pd.DataFrame) -> pd.DataFrame:
         TypeError: if ``frame`` is not a DataFrame.
         ValueError: for missing columns or invalid values (the message says which).
     """
-    import numpy as np
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
@@ -144,39 +144,84 @@ def prepare_features(frame: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"missing feature columns: {missing}")
     if frame.empty:
         raise ValueError("prepare_features got an empty table: there is nothing to predict")
+    raw = {col: frame[col].to_numpy(dtype=object) for col in FEATURES}
+    return pd.DataFrame(_prepare_columns(raw, frame.index), index=frame.index)
+
+
+def prepare_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """:func:`prepare_features` for a list of records, without building a DataFrame.
+
+    Why: a prediction request carries one or a few records, and building a pandas
+    DataFrame for them costs more than scoring them. This runs the same checks and
+    derivations (the same code: :func:`prepare_features` calls it too) on NumPy
+    columns, and returns them as a dict ``{column: 1-D array}`` in the order of
+    :data:`FEATURES` then :data:`DERIVED_FEATURES`.
+
+    Raises:
+        TypeError: if ``records`` is not a list of mappings.
+        ValueError: for an empty list, missing keys or invalid values (the row is the
+            record's position).
+    """
+    import numpy as np
+
+    if isinstance(records, str | bytes) or not isinstance(records, Sequence):
+        raise TypeError(f"prepare_records needs a list of records (dicts), got {type(records).__name__}")
+    if not records:
+        raise ValueError("prepare_records got no records: there is nothing to predict")
+    for position, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise TypeError(f"record {position} is a {type(record).__name__}, not a mapping")
+        missing = [c for c in FEATURES if c not in record]
+        if missing:
+            raise ValueError(f"record {position} misses feature columns: {missing}")
+    raw = {}
+    for col in FEATURES:
+        column = np.empty(len(records), dtype=object)  # element-wise: np.array would turn lists into 2-D
+        column[:] = [record[col] for record in records]
+        raw[col] = column
+    return _prepare_columns(raw, range(len(records)))
+
+
+def _prepare_columns(raw: Mapping[str, Any], index: Sequence[Any]) -> dict[str, Any]:
+    """The checks and derivations shared by :func:`prepare_features` and :func:`prepare_records`.
+
+    Args:
+        raw: one object array per column of :data:`FEATURES`, all of one length.
+        index: the row labels used in error messages.
+    """
+    import numpy as np
+    import pandas as pd
+
     # Work on numpy arrays, one column at a time: a request holds a handful of rows, and
     # per-operation pandas overhead would dominate the service's latency.
     columns: dict[str, Any] = {}
     for col in NUMERIC_FEATURES:
-        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = np.asarray(pd.to_numeric(raw[col], errors="coerce"), dtype=float)
         if col == "total_charges":
             values = np.where(np.isnan(values), 0.0, values)  # not billed yet (tenure 0)
-        _refuse(frame, col, ~np.isfinite(values) | (values < 0), "needs finite numbers >= 0")
+        _refuse(raw, index, col, ~np.isfinite(values) | (values < 0), "needs finite numbers >= 0")
         columns[col] = values
     for col in BINARY_FEATURES:
-        raw = frame[col].to_numpy(dtype=object)
-        ok = np.array([not isinstance(v, str) and v in (0, 1) for v in raw], dtype=bool)
-        _refuse(frame, col, ~ok, "must be 0 or 1")
-        columns[col] = raw.astype(int)
+        ok = np.array([not isinstance(v, str) and v in (0, 1) for v in raw[col]], dtype=bool)
+        _refuse(raw, index, col, ~ok, "must be 0 or 1")
+        columns[col] = raw[col].astype(int)
     for col, allowed in CATEGORICAL_FEATURES.items():
-        raw = frame[col].to_numpy(dtype=object)
-        ok = np.array([v in allowed for v in raw], dtype=bool)
-        _refuse(frame, col, ~ok, f"has an unknown category (allowed: {list(allowed)})")
-        columns[col] = raw
+        ok = np.array([v in allowed for v in raw[col]], dtype=bool)
+        _refuse(raw, index, col, ~ok, f"has an unknown category (allowed: {list(allowed)})")
+        columns[col] = raw[col]
     tenure = columns["tenure"]
     with np.errstate(divide="ignore", invalid="ignore"):
         spend = np.where(tenure > 0, columns["total_charges"] / np.where(tenure > 0, tenure, 1), np.nan)
     columns["avg_monthly_spend"] = np.where(np.isnan(spend), columns["monthly_charges"], spend)
     columns["n_add_ons"] = sum((columns[c] == "Yes").astype(int) for c in _ADD_ON_COLUMNS)
-    return pd.DataFrame(columns, index=frame.index)
+    return columns
 
 
-def _refuse(frame: pd.DataFrame, col: str, bad: Any, problem: str) -> None:
+def _refuse(raw: Mapping[str, Any], index: Sequence[Any], col: str, bad: Any, problem: str) -> None:
     """Raise a ValueError naming the column, the first bad row and its value."""
     if bad.any():
         position = int(bad.argmax())
-        row = frame.index[position]
-        raise ValueError(f"column {col!r} {problem}; row {row!r} has {frame[col].iloc[position]!r}")
+        raise ValueError(f"column {col!r} {problem}; row {index[position]!r} has {raw[col][position]!r}")
 
 
 def labels(frame: pd.DataFrame) -> Any:

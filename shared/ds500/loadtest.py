@@ -22,15 +22,29 @@ client, from sending to the end of the response body.
 
 from __future__ import annotations
 
+import argparse
 import math
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["LOOPBACK_HOSTS", "LoadResult", "percentile", "run", "sweep"]
+__all__ = [
+    "BENCH_CASES",
+    "LOOPBACK_HOSTS",
+    "BenchCase",
+    "LoadResult",
+    "bench_service",
+    "main",
+    "percentile",
+    "run",
+    "sweep",
+]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 """Hosts the generator accepts: this machine only."""
@@ -271,3 +285,124 @@ def sweep(
             )
         )
     return results
+
+
+# -- the service benchmark (python -m ds500.loadtest; nox -s bench) ----------------------
+@dataclass(frozen=True)
+class BenchCase:
+    """One benchmark case: how the service runs and what the clients send.
+
+    Attributes:
+        workers: uvicorn worker processes.
+        batch: instances per request.
+        inference: the service's scoring path, ``"compiled"`` or ``"sklearn"``.
+        concurrency: client threads, each with one keep-alive connection.
+    """
+
+    workers: int = 1
+    batch: int = 1
+    inference: str = "compiled"
+    concurrency: int = 4
+
+
+BENCH_CASES: tuple[BenchCase, ...] = (
+    BenchCase(workers=1, batch=1),
+    BenchCase(workers=2, batch=1),
+    BenchCase(workers=1, batch=100),
+    BenchCase(workers=1, batch=1, inference="sklearn"),
+)
+"""The cases of issue 16: the target (one worker, one instance, 4 clients), 2 workers,
+batches of 100, and the scikit-learn path for comparison."""
+
+
+def bench_service(
+    cases: Sequence[BenchCase] = BENCH_CASES,
+    *,
+    requests: int = 3000,
+    max_seconds: float = 10.0,
+    warmup: int = 200,
+    model_dir: str | Path | None = None,
+) -> list[dict[str, Any]]:
+    """Start the lab 10 service for each case, load it from this process, and measure.
+
+    Why a function: the lead re-runs it on a quiet machine (``python -m ds500.loadtest``
+    or ``nox -s bench``); every row carries the machine's load average, because on a
+    shared machine the numbers say as much about the neighbours as about the service.
+
+    Args:
+        cases: what to measure (:data:`BENCH_CASES` by default).
+        requests: the request budget of each case.
+        max_seconds: the time budget of each case.
+        warmup: unmeasured requests first (imports, connections, caches).
+        model_dir: a churn model directory; the reference model is trained into a
+            temporary folder by default.
+
+    Returns:
+        One dict per case: the case, :meth:`LoadResult.summary`, instances per second,
+        and ``load_1m`` (``os.getloadavg()[0]`` just before the case).
+    """
+    from ds500 import churn_model, fixtures, serving
+
+    if not cases or not all(isinstance(case, BenchCase) for case in cases):
+        raise ValueError("cases must be a non-empty list of BenchCase")
+    frame = fixtures.load("telco_churn")
+    if model_dir is None:
+        folder = Path(tempfile.mkdtemp(prefix="bench-")) / "1"
+        model_dir = churn_model.build_reference_model_dir(folder, frame=frame)
+    rows = frame[list(churn_model.FEATURES)].head(max(case.batch for case in cases))
+    records = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in rows.astype(object).to_dict(orient="records")
+    ]
+    table = []
+    for case in cases:
+        with serving.serve(model_dir, workers=case.workers, inference=case.inference) as server:
+            load = os.getloadavg()[0]
+            result = run(
+                server.predict_url,
+                {"instances": records[: case.batch]},
+                concurrency=case.concurrency,
+                requests=requests,
+                max_seconds=max_seconds,
+                warmup=warmup,
+            )
+        summary = result.summary()
+        table.append(
+            {
+                "workers": case.workers,
+                "batch": case.batch,
+                "inference": case.inference,
+                **summary,
+                "instances_per_s": summary["throughput_rps"] * case.batch,
+                "load_1m": load,
+            }
+        )
+    return table
+
+
+def _format(table: Sequence[Mapping[str, Any]]) -> str:
+    """The benchmark table as fixed-width text."""
+    head = f"{'workers':>7} {'batch':>5} {'inference':>9} {'clients':>7} {'ok':>6} {'errors':>6} "
+    head += f"{'req/s':>7} {'inst/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'load 1m':>7}"
+    lines = [head]
+    for row in table:
+        lines.append(
+            f"{row['workers']:>7} {row['batch']:>5} {row['inference']:>9} {row['concurrency']:>7} "
+            f"{row['ok']:>6} {row['errors']:>6} {row['throughput_rps']:>7.0f} {row['instances_per_s']:>8.0f} "
+            f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['load_1m']:>7.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ds500.loadtest``: print the service benchmark (see :func:`bench_service`)."""
+    parser = argparse.ArgumentParser(prog="python -m ds500.loadtest", description=main.__doc__)
+    parser.add_argument("--requests", type=int, default=3000, help="request budget per case (3000)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="time budget per case (10 s)")
+    args = parser.parse_args(argv)
+    print(f"CPUs: {os.cpu_count()}, load average before: {os.getloadavg()}", flush=True)
+    print(_format(bench_service(requests=args.requests, max_seconds=args.seconds)))
+
+
+if __name__ == "__main__":
+    main()
