@@ -154,9 +154,10 @@ def notebooks(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def bench(session: nox.Session) -> None:
-    """Wall time and peak memory of every solution, one at a time (a benchmark)."""
+    """Wall time and peak memory of every solution, one at a time, then the lab 10 service's throughput."""
     _shared_env(session)
     _execute(session, ENV, jobs=1, out="build/bench")
+    session.run(_bin(ENV, "python"), "-m", "ds500.loadtest", env=_env_vars(ENV, OFFLINE), external=True)
 
 
 @nox.session(python=False)
