@@ -1,16 +1,56 @@
-"""The practice exam: weighted allocation, seeded draws, per-section scores."""
+"""The practice exam: allocation, draws from the held-out pool, progress, drill, study plan, widget."""
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import ipywidgets as widgets
 import pytest
+import yaml
 
-from ds500 import examguide, practice, quiz
+from ds500 import banklint, examguide, examwidget, practice, progress, quiz
+
+SECTION_SIZE = 40  # per section: enough for three 60-question mocks in either guide's weights
+
+
+def _question(qid: str, sub: str, key: str, kind: str = "single") -> dict[str, Any]:
+    correct = key if kind == "single" else key + ("A" if key == "D" else "D")
+    stem = f"Scenario {qid} about {sub}." + (" Choose two." if kind == "multiple" else "")
+    return {
+        "id": qid, "kind": kind,
+        "sections": {"2024-10": [sub], "2026-06": [sub]},
+        "question": stem,
+        "options": [{"key": k, "text": f"Option {k} of {qid}", "correct": k in correct,
+                     "why": f"Why {k} of {qid}."} for k in "ABCD"],
+        "reference": {"title": f"Page {sub}", "url": f"https://cloud.google.com/docs/{sub}"},
+        "tags": ["scenario"],
+    }
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lab bank (labs 1 and 3) and a pool of SECTION_SIZE questions per section, one file per section."""
+    folder = tmp_path_factory.mktemp("questions")
+    labs = {1: ["1.1", "1.2", "2.1"], 3: ["3.1", "4.1", "5.1", "6.1", "1.1"]}
+    for lab, subs in labs.items():
+        questions = [_question(f"{lab:02d}-{i + 1:02d}", sub, "B") for i, sub in enumerate(subs)]
+        (folder / f"{lab:02d}_lab.yaml").write_text(yaml.safe_dump({"lab": lab, "questions": questions}))
+    (folder / "pool").mkdir()
+    for s, letter in zip("123456", "abcdef", strict=True):
+        questions = [
+            _question(f"mock-{letter}{i + 1:03d}", f"{s}.{1 + i % 2}", "ABCD"[i % 4],
+                      "multiple" if i % 5 == 0 else "single")
+            for i in range(SECTION_SIZE)
+        ]
+        body = {"pool": "mock", "questions": questions}
+        (folder / "pool" / f"{letter}_s{s}.yaml").write_text(yaml.safe_dump(body))
+    return folder
 
 
 @pytest.mark.parametrize("version", examguide.VERSIONS)
@@ -32,40 +72,198 @@ def test_allocate_respects_what_the_bank_has() -> None:
 
 
 @pytest.mark.parametrize("n", [0, -1, 2.5, True, "50"])
-def test_allocate_rejects_bad_counts(n) -> None:
+def test_allocate_rejects_bad_counts(n: Any) -> None:
     with pytest.raises(ValueError, match="positive integer"):
         practice.allocate(n, "2024-10")
 
 
-def test_draw_is_seeded_weighted_and_unique() -> None:
-    exam = practice.draw(30, version="2024-10", seed=3)
-    assert [q.id for q in exam] == [q.id for q in practice.draw(30, version="2024-10", seed=3)]
-    assert [q.id for q in exam] != [q.id for q in practice.draw(30, version="2024-10", seed=4)]
-    assert len({q.id for q in exam}) == 30
-    bank = Counter(practice.section_of(q, "2024-10") for q in quiz.all_questions())
-    assert Counter(practice.section_of(q, "2024-10") for q in exam) == +Counter(
-        practice.allocate(30, "2024-10", bank)
-    )
+@pytest.mark.parametrize("version", examguide.VERSIONS)
+def test_draw_is_seeded_weighted_and_from_the_pool_only(bank: Path, version: str) -> None:
+    exam = practice.draw(version=version, seed=3, directory=bank)
+    assert len(exam) == practice.MOCK_SIZE == 60 and len({q.id for q in exam}) == 60
+    assert all(q.pool == "mock" and q.lab is None for q in exam)
+    assert [q.id for q in exam] == [q.id for q in practice.draw(version=version, seed=3, directory=bank)]
+    assert [q.id for q in exam] != [q.id for q in practice.draw(version=version, seed=4, directory=bank)]
+    assert Counter(practice.section_of(q, version) for q in exam) == +Counter(practice.allocate(60, version))
+    default = practice.draw(directory=bank, seed=1)
+    assert [q.id for q in default] == [q.id for q in practice.draw(version="2026-06", directory=bank, seed=1)]
 
 
-def test_draw_rejects_unknown_version() -> None:
+def test_draw_skips_questions_without_the_version(tmp_path: Path) -> None:
+    june = _question("mock-a001", "1.1", "A")
+    june["sections"] = {"2026-06": ["1.1"]}
+    (tmp_path / "pool").mkdir()
+    body = {"pool": "mock", "questions": [june, _question("mock-a002", "1.1", "B")]}
+    (tmp_path / "pool" / "a_x.yaml").write_text(yaml.safe_dump(body))
+    assert [q.id for q in practice.draw(1, version="2024-10", directory=tmp_path)] == ["mock-a002"]
+    with pytest.raises(ValueError, match="no exam-guide section for version 2024-10"):
+        practice.section_of(quiz.pool_questions(directory=tmp_path)[0], "2024-10")
+    with pytest.raises(ValueError, match="pool .* is empty"):
+        practice.draw(directory=tmp_path / "pool")
+
+
+def test_draw_rejects_unknown_version(bank: Path) -> None:
     with pytest.raises(ValueError, match="version"):
-        practice.draw(5, version="2019-01")
+        practice.draw(5, version="2019-01", directory=bank)
 
 
-def test_scores_per_section_all_or_nothing(capsys) -> None:
-    exam = practice.draw(12, seed=1)
-    multiple = next((q for q in exam if q.kind == "multiple"), None)
-    answers = {q.id: sorted(q.correct_keys) for q in exam}
-    if multiple is not None:
-        answers[multiple.id] = sorted(multiple.correct_keys)[:1]  # half right is wrong
+def test_three_successive_mocks_share_no_question(bank: Path, tmp_path: Path) -> None:
+    store = progress.Progress.open(tmp_path / "progress.json")
+    seen: set[str] = set()
+    for attempt in range(3):
+        exam = practice.draw(seed=attempt, directory=bank, progress=store)
+        ids = {q.id for q in exam}
+        assert not ids & seen
+        seen |= ids
+        practice.check(exam, {1: exam[0].keys[0]}, progress=store, display=False)
+        store = progress.Progress.open(tmp_path / "progress.json")  # as a new session would
+    assert set(store.seen) == seen and len(seen) == 180
+    # the pool is exhausted in some sections now: a fourth mock reuses the oldest questions
+    assert len(practice.draw(seed=9, directory=bank, progress=store)) == 60
+
+
+def test_an_empty_sheet_records_nothing(bank: Path, tmp_path: Path) -> None:
+    store = progress.Progress.open(tmp_path / "p.json")
+    exam = practice.draw(seed=1, directory=bank, progress=store)
+    practice.check(exam, {}, progress=store, display=False)
+    assert store.seen == {} and not (tmp_path / "p.json").exists()
+
+
+def test_answers_by_number_or_id(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exam = practice.draw(12, seed=1, directory=bank)
+    multiple = next(i for i, q in enumerate(exam) if q.kind == "multiple")
+    answers: dict[Any, Any] = {i + 1: sorted(q.correct_keys) for i, q in enumerate(exam)}
+    answers[multiple + 1] = sorted(exam[multiple].correct_keys)[:1]  # half right is wrong
     result = practice.check(exam, answers)
-    assert "Practice exam" in capsys.readouterr().out
-    assert practice.check(exam, answers, display=False) == result and capsys.readouterr().out == ""
-    expected = len(exam) - (multiple is not None)
-    assert result.score == expected
-    scores = practice.section_scores(exam, result, "2024-10")
-    assert scores["asked"].sum() == len(exam) and scores["correct"].sum() == expected
+    out = capsys.readouterr().out
+    assert "Practice exam: 11/12" in out and exam[0].id in out  # the review shows ids
+    assert practice.check(exam, {exam[0].id: sorted(exam[0].correct_keys)}, display=False).score == 1
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="question number 13 is not in this exam"):
+        practice.check(exam, {13: "A"})
+    with pytest.raises(ValueError, match="answered twice"):
+        practice.check(exam, {1: "A", exam[0].id: "B"})
+    with pytest.raises(ValueError, match="question number -> keys"):
+        practice.check(exam, ["A"])  # type: ignore[arg-type]
+    scores = practice.section_scores(exam, result)
+    assert scores["asked"].sum() == 12 and scores["correct"].sum() == 11
     assert practice.plot_section_scores(scores) is not None
     with pytest.raises(ValueError, match="not for this exam"):
-        practice.section_scores(exam[:-1], result, "2024-10")
+        practice.section_scores(exam[:-1], result)
+
+
+def test_show_hides_ids_and_sections(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exam = practice.draw(6, seed=2, directory=bank)
+    practice.show(exam)
+    out = capsys.readouterr().out
+    assert "`mock-" not in out and "Exam guide" not in out and "my_answers = {1: ..., 2: ..." in out
+
+
+def test_study_plan_lists_labs_and_pages_per_weak_section(bank: Path) -> None:
+    assert practice.labs_by_subsection(directory=bank)["1.1"] == (1, 3)
+    exam = practice.draw(seed=5, directory=bank)
+    answers = {q.id: sorted(q.correct_keys) for q in exam if practice.section_of(q, "2026-06") != "1"}
+    result = practice.check(exam, answers, display=False)
+    plan = practice.study_plan(exam, result, directory=bank)
+    assert [row["section"] for row in plan] == ["1"]
+    assert plan[0]["percent"] == 0.0 and plan[0]["missed"] == 8
+    assert plan[0]["labs"] == [1, 3]  # 1.1 is taught by labs 1 and 3, 1.2 by lab 1 only
+    assert {url for _, url in plan[0]["pages"]} == {"https://cloud.google.com/docs/1.1",
+                                                     "https://cloud.google.com/docs/1.2"}
+
+
+def test_drill_reasks_misses_in_leitner_order(bank: Path, tmp_path: Path) -> None:
+    store = progress.Progress.open(tmp_path / "p.json")
+    exam = practice.draw(10, seed=1, directory=bank)
+    wrong = {q.id: next(k for k in q.keys if k not in q.correct_keys) for q in exam[:3]}
+    practice.check(exam, wrong, progress=store, display=False)
+    quiz_miss = {"01-02": 1}
+    store.record(dict.fromkeys(quiz_miss, False))  # as a lab quiz records it
+    due = practice.drill(store, directory=bank)
+    assert {q.id for q in due} == set(wrong) | {"01-02"}
+    right = {q.id: sorted(q.correct_keys) for q in due}
+    practice.check_drill(due, right, store, display=False)
+    assert set(store.boxes.values()) == {2} and store.drills == 1
+    assert practice.drill(store, directory=bank) == []  # box 2 is due every second drill
+    with pytest.raises(ValueError, match="positive integer"):
+        practice.drill(store, n=0, directory=bank)
+
+
+def test_longest_option_scores_like_chance_on_mocks(bank: Path) -> None:
+    """The statistic of issue 15 on the fixture pool (the shipped pool: test_shipped_pool_...)."""
+    gap = _longest_minus_chance(bank, mocks=200)
+    assert abs(gap) <= 10
+
+
+def _longest_minus_chance(directory: Path | None, mocks: int) -> float:
+    """Mean score (percentage points) of "always pick the N longest options" minus chance."""
+    from math import comb
+
+    gaps = []
+    pool = quiz.pool_questions(directory=directory)
+    for seed in range(mocks):
+        exam = practice.draw(seed=seed, pool=pool)
+        hits = sum(banklint.longest_pick(q) == q.correct_keys for q in exam)
+        chance = sum(1 / comb(len(q.options), len(q.correct_keys)) for q in exam)
+        gaps.append(100 * (hits - chance) / len(exam))
+    return sum(gaps) / len(gaps)
+
+
+@pytest.mark.xfail(strict=False, reason="the held-out pool is being written this session (issue 15); "
+                   "the lead removes this marker when it holds three mocks")
+def test_shipped_pool_longest_option_within_chance_over_200_mocks() -> None:
+    gap = _longest_minus_chance(None, mocks=200)
+    assert abs(gap) <= 10, f"always picking the longest option scores {gap:+.1f} points over chance"
+
+
+# -- the widget mock, driven from Python as the browser would (a click is a trait change) ---
+
+
+@pytest.fixture
+def exam(bank: Path) -> list[quiz.Question]:
+    drawn = practice.draw(12, seed=1, directory=bank)
+    assert {q.kind for q in drawn} == {"single", "multiple"}
+    return drawn
+
+
+def test_widget_answer_mark_and_submit(exam: list[quiz.Question], tmp_path: Path) -> None:
+    store = progress.Progress.open(tmp_path / "p.json")
+    mock = examwidget.MockExam(exam, progress=store)
+    assert mock._seconds == 12 * 120 and mock._clock.value == "0:24:00 left"
+    mock._on_start()
+    single = next(i for i, q in enumerate(exam) if q.kind == "single")
+    multi = next(i for i, q in enumerate(exam) if q.kind == "multiple")
+    mock.go(single)
+    assert isinstance(mock._stage.children[1], widgets.RadioButtons)
+    assert mock._stage.children[1].value is None  # nothing pre-selected
+    mock._choices[single].value = sorted(exam[single].correct_keys)[0]
+    boxes = mock._choices[multi].children
+    for box in boxes:  # tick every box: the third is refused ("Choose two")
+        box.value = True
+    assert sum(b.value for b in boxes) == 2 and "Choose 2" in mock._notice.value
+    mock._marks[multi].value = True
+    assert mock.marked() == [multi + 1] and mock._palette[multi].button_style == "warning"
+    assert mock._palette[single].button_style == "info"
+    assert set(mock.answers()) == {exam[single].id, exam[multi].id}
+    mock._timer.value = 60
+    assert mock._clock.value == "0:23:00 left"
+    result = mock.submit()
+    assert result.unanswered == 10 and result.per_question[exam[single].id] is True
+    assert mock.submit() is result and mock._choices[single].disabled
+    assert set(store.seen) == {q.id for q in exam}
+    assert progress.Progress.open(tmp_path / "p.json").seen == store.seen
+
+
+def test_widget_time_up_submits(exam: list[quiz.Question]) -> None:
+    mock = examwidget.MockExam(exam, minutes=1)
+    mock._on_start()
+    mock._timer.value = 60
+    assert mock.submitted and "Time is up" in mock._notice.value
+
+
+@pytest.mark.parametrize("minutes", [0, -1, True, "10"])
+def test_widget_bad_arguments(exam: list[quiz.Question], minutes: object) -> None:
+    with pytest.raises(ValueError, match="minutes must be a positive number"):
+        examwidget.MockExam(exam, minutes=minutes)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no questions"):
+        examwidget.MockExam([])

@@ -293,11 +293,46 @@ def test_check_wrong_single(bank: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 @pytest.mark.parametrize("answers", [None, ..., {}, {"05-01": ..., "05-02": None}])
-def test_check_unanswered(bank: Path, answers: Any) -> None:
+def test_check_unanswered(bank: Path, answers: Any, capsys: pytest.CaptureFixture[str]) -> None:
     result = quiz.check(5, answers, directory=bank)
     assert result.score == 0
     assert result.unanswered == 2
     assert result.per_question == {"05-01": None, "05-02": None}
+    out = capsys.readouterr().out
+    # no key before an answer: Run All must not print the key or the explanations
+    assert "05-01`** ⬜ unanswered" in out and "correct:" not in out and "because" not in out
+    assert "reveal=True" in out
+
+
+def test_check_shows_answered_or_revealed_only(
+    bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quiz.check(5, {"05-01": "A"}, directory=bank)
+    out = capsys.readouterr().out
+    assert "your answer A; correct: B" in out and "because C" in out
+    assert "`05-02`** ⬜ unanswered" in out and "because E" not in out and "correct: B, E" not in out
+    quiz.check(5, {}, directory=bank, reveal=True)
+    out = capsys.readouterr().out
+    assert "correct: B, E" in out and "because E" in out and "reveal=True" not in out
+
+
+def test_lab_quiz_records_misses_once_opted_in(
+    bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ds500 import progress
+
+    store_path = tmp_path / "home" / "progress.json"
+    monkeypatch.setenv(progress.ENV_VAR, str(store_path))
+    quiz.check(1, {"01-01": "A"})  # not opted in: nothing written
+    assert not store_path.exists()
+    progress.Progress.open("default").save()  # opting in creates the file
+    questions = quiz.load(1)
+    wrong = next(k for k in questions[0].keys if k not in questions[0].correct_keys)
+    quiz.check(1, {questions[0].id: wrong, questions[1].id: sorted(questions[1].correct_keys)})
+    assert progress.Progress.open(store_path).boxes == {questions[0].id: 1}
+    quiz.check(1, {})  # an empty sheet records nothing
+    quiz.check(5, {"05-01": "A"}, directory=bank)  # nor does a bank outside the package
+    assert progress.Progress.open(store_path).boxes == {questions[0].id: 1}
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize("value", ["", "  ", [], ()])
@@ -359,7 +394,9 @@ def test_show_prints_outside_ipython(lab: int, capsys: pytest.CaptureFixture[str
     for number, q in enumerate(questions, start=1):
         assert f"**{number}. `{q.id}`**" in out
     assert "(choose one)" in out
-    assert "(choose all that apply)" in out
+    for q in questions:
+        if q.kind == "multiple":
+            assert f"(choose {['', '', 'two', 'three', 'four', 'five'][len(q.correct_keys)]})" in out
     assert "- **A.**" in out and "- **D.**" in out
     # show never reveals the answers or the explanations
     assert "✅" not in out
@@ -379,3 +416,67 @@ def test_show_uses_ipython_display(bank: Path, monkeypatch: pytest.MonkeyPatch) 
     assert all(isinstance(obj, IPython.display.Markdown) for obj in shown)
     assert "05-02" in shown[0].data
     assert "1/2 correct" in shown[1].data
+
+
+# -- the held-out pool -----------------------------------------------------------------
+
+
+def _pool(tmp_path: Path, questions: list[dict[str, Any]], name: str = "a_test.yaml", **top: Any) -> Path:
+    (tmp_path / "pool").mkdir(exist_ok=True)
+    body = {"pool": "mock", **top, "questions": questions}
+    (tmp_path / "pool" / name).write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+    return tmp_path
+
+
+def test_pool_loads_apart_from_the_labs(bank: Path) -> None:
+    june_only = _question("mock-a002")
+    june_only["sections"] = {"2026-06": ["1.1"]}  # a topic the October 2024 guide does not have
+    _pool(bank, [_question("mock-a001"), june_only])
+    pool = quiz.pool_questions(directory=bank)
+    assert [(q.id, q.lab, q.pool) for q in pool] == [("mock-a001", None, "mock"), ("mock-a002", None, "mock")]
+    assert set(pool[1].sections) == {"2026-06"}
+    assert [q.id for q in quiz.all_questions(directory=bank)] == ["05-01", "05-02"]
+    assert [q.id for q in quiz.bank(directory=bank)] == ["05-01", "05-02", "mock-a001", "mock-a002"]
+    (bank / "pool_less").mkdir()
+    assert quiz.pool_questions(directory=bank / "pool_less") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "top", "qid", "message"),
+    [
+        ("a_test.yaml", {}, "05-01", "must look like 'mock-a001'"),
+        ("a_test.yaml", {}, "mock-b001", "start with 'mock-a'"),
+        ("a_test.yaml", {"lab": 5}, "mock-a001", "a pool file says 'pool: mock' and has no 'lab'"),
+        ("a_test.yaml", {"pool": "exam"}, "mock-a001", "got pool 'exam'"),
+        ("05_test.yaml", {}, "mock-a001", "named like pool/a_slug.yaml"),
+    ],
+)
+def test_pool_schema_errors(tmp_path: Path, name: str, top: dict[str, Any], qid: str, message: str) -> None:
+    _pool(tmp_path, [_question(qid)], name=name, **top)
+    with pytest.raises(ValueError, match=message):
+        quiz.pool_questions(directory=tmp_path)
+
+
+def test_lab_questions_need_every_guide_version(tmp_path: Path) -> None:
+    question = _question("05-01")
+    question["sections"] = {"2026-06": ["1.1"]}
+    with pytest.raises(ValueError, match="non-empty list for '2024-10'"):
+        quiz.load(5, directory=_bank(tmp_path, [question]))
+
+
+def test_pool_and_lab_ids_are_unique_together(bank: Path) -> None:
+    _pool(bank, [_question("mock-a001")])
+    _pool(bank, [_question("mock-a001")], name="a_more.yaml")
+    with pytest.raises(ValueError, match="'mock-a001' is also used in a_more.yaml"):
+        quiz.bank(directory=bank)
+
+
+def test_show_questions_hides_ids_for_the_mock(bank: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    questions = quiz.load(5, directory=bank)
+    quiz.show_questions(questions, "Mock", hide_ids=True, variable="my_answers")
+    out = capsys.readouterr().out
+    assert "**1.** (choose one)" in out and "**2.** (choose two)" in out
+    assert "05-0" not in out and "Exam guide" not in out
+    assert "my_answers = {1: ..., 2: ...}" in out
+    with pytest.raises(ValueError, match="Python name"):
+        quiz.show_questions(questions, "Mock", variable="my answers")

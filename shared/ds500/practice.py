@@ -1,40 +1,81 @@
-"""A practice exam drawn from the whole question bank, weighted like the real exam.
+"""A practice exam drawn from the held-out pool, weighted like the real exam, and a drill of misses.
 
-Why: a week before the exam a student needs a realistic mock: questions from every
-lab, in the proportions of the exam guide's section weights, scored all-or-nothing
-on multiple-select questions, with a per-section readout of strengths and weak spots.
-Lab 17 uses this module; the questions themselves live in ``questions/*.yaml``.
+Why: a week before the exam a student needs a realistic mock: questions never seen in a
+lab, in the proportions of the exam guide's section weights (the June 2026 guide by
+default, the October 2024 one on request), 60 questions in two hours, scored
+all-or-nothing on multiple-select questions, with a per-section readout and a study plan
+(the labs and documentation pages to revisit per weak section). Lab 17 uses this module;
+the mock's questions live in ``questions/pool/*.yaml`` and are shown nowhere else.
 
-Each question counts for the *section* of the first subsection it lists for the
-chosen guide version (``"3.2"`` counts for section 3).
+While a mock runs its questions are numbered 1..n with neither ids nor sections (both
+would hint); the review after :func:`check` shows both. With a progress store (see
+:mod:`ds500.progress`) successive mocks avoid questions already submitted, and every miss,
+here or in a lab's quiz, comes back in :func:`drill`.
+
+Each question counts for the *section* of the first subsection it lists for the chosen
+guide version (``"3.2"`` counts for section 3).
 
 Example::
 
-    from ds500 import practice
-    exam = practice.draw(50, version="2024-10", seed=7)
+    from ds500 import practice, progress
+    store = progress.Progress.open(None)            # or "default": ~/.ds500/progress.json
+    exam = practice.draw(seed=7, progress=store)    # 60 questions, June 2026 weights
     practice.show(exam)
-    result = practice.check(exam, answers)
-    scores = practice.section_scores(exam, result, "2024-10")
+    result = practice.check(exam, {1: "B", 2: ["A", "D"]}, progress=store)
+    scores = practice.section_scores(exam, result)
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ds500 import examguide, quiz
+from ds500.progress import Progress
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["allocate", "check", "draw", "plot_section_scores", "section_of", "section_scores", "show"]
+__all__ = [
+    "MINUTES_PER_QUESTION",
+    "MOCK_SIZE",
+    "MOCK_VERSION",
+    "allocate",
+    "check",
+    "check_drill",
+    "draw",
+    "drill",
+    "labs_by_subsection",
+    "plot_section_scores",
+    "section_of",
+    "section_scores",
+    "show",
+    "show_study_plan",
+    "study_plan",
+]
+
+MOCK_VERSION = "2026-06"
+"""The guide a mock follows by default: the June 2026 guide, the current English exam."""
+
+MOCK_SIZE = 60
+"""Questions in a default mock: the real exam has 50-60 in two hours."""
+
+MINUTES_PER_QUESTION = 2.0
+"""Time per question: 120 minutes for 60 questions, as on the exam."""
 
 
 def section_of(question: quiz.Question, version: str) -> str:
-    """The exam-guide section a question counts for: that of its first subsection."""
+    """The exam-guide section a question counts for: that of its first subsection.
+
+    Raises:
+        ValueError: unknown version, or the question has no subsection in it.
+    """
     examguide.load(version)  # validates the version
+    if version not in question.sections:
+        raise ValueError(f"question {question.id} has no exam-guide section for version {version}")
     return question.sections[version][0].split(".")[0]
 
 
@@ -74,40 +115,131 @@ def allocate(n: int, version: str, available: Mapping[str, int] | None = None) -
 
 
 def draw(
-    n: int = 50, *, version: str = examguide.DEFAULT_VERSION, seed: int = 0, directory: Any = None
+    n: int = MOCK_SIZE,
+    *,
+    version: str = MOCK_VERSION,
+    seed: int = 0,
+    directory: Any = None,
+    progress: Progress | None = None,
+    pool: Sequence[quiz.Question] | None = None,
 ) -> list[quiz.Question]:
-    """Draw a practice exam of ``n`` questions, seeded, weighted by section.
+    """Draw a mock of ``n`` questions from the held-out pool, seeded, weighted by section.
 
-    Questions come from every lab's bank; within a section they are drawn at random
-    without replacement; the exam is then shuffled (section order would give hints).
+    ``pool`` passes the pool already loaded (``quiz.pool_questions()``), for many draws.
+
+    Within a section questions are drawn at random without replacement, those the
+    ``progress`` store has seen last (so successive mocks share nothing while the pool
+    lasts); the exam is then shuffled (section order would give hints). Without a store
+    the draw depends on the seed only.
 
     Raises:
-        ValueError: as :func:`allocate`, or for an unknown version.
+        ValueError: the pool is empty or too small for ``n`` (see :func:`allocate`), or
+            ``version`` is unknown.
     """
-    bank = quiz.all_questions(directory=directory)
+    if pool is None:
+        pool = quiz.pool_questions(directory=directory)
+    if not pool:
+        raise ValueError("the practice-exam pool (questions/pool/*.yaml) is empty: there is nothing to draw")
+    examguide.load(version)  # validates the version
+    seen = progress.seen if progress is not None else {}
     pools: dict[str, list[quiz.Question]] = {}
-    for question in bank:
+    for question in (q for q in pool if version in q.sections):  # a June 2026 topic has no 2024-10 section
         pools.setdefault(section_of(question, version), []).append(question)
     counts = allocate(n, version, {s: len(qs) for s, qs in pools.items()})
     rng = random.Random(seed)
-    exam = [q for s, k in counts.items() if k for q in rng.sample(pools[s], k)]
+    exam: list[quiz.Question] = []
+    for section, k in counts.items():
+        fresh = [q for q in pools.get(section, []) if q.id not in seen]
+        old = sorted((q for q in pools.get(section, []) if q.id in seen), key=lambda q: (seen[q.id], q.id))
+        rng.shuffle(fresh)
+        exam += (fresh + old)[:k]
     rng.shuffle(exam)
     return exam
 
 
-def show(exam: Sequence[quiz.Question]) -> None:
-    """Show the drawn questions, without answers."""
-    quiz.show_questions(exam, "Practice exam")
+def show(exam: Sequence[quiz.Question], *, variable: str = "my_answers") -> None:
+    """Show the drawn questions numbered 1..n, without answers, ids or sections."""
+    quiz.show_questions(exam, "Practice exam", hide_ids=True, variable=variable)
+
+
+def _by_number(exam: Sequence[quiz.Question], answers: Mapping[Any, Any] | None) -> dict[str, Any]:
+    """Accept answers keyed by question number (1..n, as shown) or by id (as in the review)."""
+    if answers is None or answers is ...:
+        return {}
+    if not isinstance(answers, Mapping):
+        raise ValueError("answers must be a dict like {1: 'B', 2: ['A', 'C']} (question number -> keys)")
+    out: dict[str, Any] = {}
+    for key, value in answers.items():
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 1 <= key <= len(exam):
+                raise ValueError(f"question number {key} is not in this exam (1 to {len(exam)})")
+            key = exam[key - 1].id
+        if key in out:
+            raise ValueError(f"question {key} is answered twice (by number and by id)")
+        out[key] = value
+    return out
 
 
 def check(
-    exam: Sequence[quiz.Question], answers: Mapping[str, Any] | None, *, display: bool = True
+    exam: Sequence[quiz.Question],
+    answers: Mapping[Any, Any] | None,
+    *,
+    display: bool = True,
+    reveal: bool = False,
+    progress: Progress | None = None,
 ) -> quiz.QuizResult:
-    """Score the answers (multiple-select all-or-nothing); show every explanation unless ``display=False``."""
-    return quiz.check_questions(exam, answers, "Practice exam", display=display)
+    """Score a mock (multiple select all-or-nothing) and show the review of the answered questions.
+
+    Args:
+        exam: the drawn questions.
+        answers: question number (1..n, as shown) or id -> key(s).
+        display: False only scores.
+        reveal: also show the key of unanswered questions.
+        progress: a store; once at least one question is answered, every question of the
+            exam is remembered as seen and the misses go into the Leitner boxes (then the
+            store is saved). An empty answer sheet (Run All before answering) records nothing.
+    """
+    result = quiz.check_questions(
+        exam, _by_number(exam, answers), "Practice exam", display=display, reveal=reveal
+    )
+    if progress is not None and result.unanswered < result.total:
+        progress.mark_seen(q.id for q in exam)
+        progress.record(result.per_question)
+        progress.save()
+    return result
 
 
-def section_scores(exam: Sequence[quiz.Question], result: quiz.QuizResult, version: str) -> pd.DataFrame:
+def drill(progress: Progress, *, n: int = 10, directory: Any = None) -> list[quiz.Question]:
+    """The missed questions due now (Leitner boxes, lowest box first), at most ``n``.
+
+    They come from every lab's quiz and from the pool; ids the bank no longer has are skipped.
+
+    Raises:
+        ValueError: ``n`` is not a positive integer.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    by_id = {q.id: q for q in quiz.bank(directory=directory)}
+    return [by_id[qid] for qid in progress.due() if qid in by_id][:n]
+
+
+def check_drill(
+    questions: Sequence[quiz.Question], answers: Mapping[Any, Any] | None, progress: Progress,
+    *, display: bool = True,
+) -> quiz.QuizResult:
+    """Score a drill: right answers climb a box, wrong ones go back to box 1; the drill counts as done."""
+    result = quiz.check_questions(questions, _by_number(questions, answers), "Missed-questions drill",
+                                  display=display)
+    if result.unanswered < result.total:
+        progress.record(result.per_question)
+        progress.finish_drill()
+        progress.save()
+    return result
+
+
+def section_scores(
+    exam: Sequence[quiz.Question], result: quiz.QuizResult, version: str = MOCK_VERSION
+) -> pd.DataFrame:
     """Per section: weight, questions asked, correct, and the percentage correct.
 
     Raises:
@@ -128,6 +260,69 @@ def section_scores(exam: Sequence[quiz.Question], result: quiz.QuizResult, versi
             "percent": 100.0 * correct / len(asked) if asked else float("nan"),
         })
     return pd.DataFrame(rows).set_index("section")
+
+
+def labs_by_subsection(version: str = MOCK_VERSION, *, directory: Any = None) -> dict[str, tuple[int, ...]]:
+    """Subsection id -> the labs that teach it, most questions first.
+
+    Read from the labs' own quizzes: a lab whose questions practise a subsection teaches it.
+    """
+    examguide.load(version)
+    counts: dict[str, Counter[int]] = {}
+    for q in quiz.all_questions(directory=directory):
+        for sub in q.sections[version]:
+            counts.setdefault(sub, Counter())[q.lab] += 1
+    return {sub: tuple(lab for lab, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+            for sub, c in counts.items()}
+
+
+def study_plan(
+    exam: Sequence[quiz.Question],
+    result: quiz.QuizResult,
+    version: str = MOCK_VERSION,
+    *,
+    pass_mark: float = 70.0,
+    directory: Any = None,
+) -> list[dict[str, Any]]:
+    """For each section under ``pass_mark``: the labs and documentation pages to revisit.
+
+    Labs: those teaching the subsections of the missed questions (see :func:`labs_by_subsection`),
+    most missed first. Pages: the references of the missed questions.
+
+    Returns:
+        One dict per weak section, worst first: ``section``, ``title``, ``percent``,
+        ``missed`` (count), ``labs`` (numbers), ``pages`` (``(title, url)`` pairs).
+    """
+    scores = section_scores(exam, result, version)
+    teaching = labs_by_subsection(version, directory=directory)
+    plan = []
+    for section, row in scores.sort_values("percent", kind="stable").iterrows():
+        if math.isnan(row["percent"]) or row["percent"] >= pass_mark:
+            continue
+        missed = [q for q in exam
+                  if section_of(q, version) == section and result.per_question[q.id] is not True]
+        labs: Counter[int] = Counter(lab for q in missed for lab in teaching.get(q.sections[version][0], ()))
+        pages = list(dict.fromkeys((q.reference_title, q.reference_url) for q in missed))
+        plan.append({
+            "section": section, "title": row["title"], "percent": float(row["percent"]),
+            "missed": len(missed),
+            "labs": [lab for lab, _ in sorted(labs.items(), key=lambda kv: (-kv[1], kv[0]))], "pages": pages,
+        })
+    return plan
+
+
+def show_study_plan(plan: Sequence[Mapping[str, Any]]) -> None:
+    """Show a :func:`study_plan` as Markdown: per weak section, the labs and pages to revisit."""
+    if not plan:
+        quiz._display("### Study plan\n\nNo section under the target: review the questions you missed above.")
+        return
+    lines = ["### Study plan: what to revisit, weakest section first"]
+    for row in plan:
+        labs = ", ".join(f"lab {lab:02d}" for lab in row["labs"]) or "no lab teaches these subsections yet"
+        lines += ["", f"**Section {row['section']}. {row['title']}**: {row['percent']:.0f} % "
+                      f"({row['missed']} missed). Labs: {labs}."]
+        lines += [f"- [{title}]({url})" for title, url in row["pages"]]
+    quiz._display("\n".join(lines))
 
 
 def plot_section_scores(scores: pd.DataFrame, *, pass_mark: float = 70.0, ax: Any = None) -> Any:

@@ -94,6 +94,9 @@ _OPTION_COUNT = {"single": (4, 4), "multiple": (4, 6)}
 
 Directory = Path | Traversable
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it: the mock reads a few hundred questions per draw."""
+
 
 @dataclass(frozen=True)
 class Option:
@@ -223,7 +226,10 @@ def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
     return " ".join(value.split()) if key != "question" else value.strip()
 
 
-def _parse_sections(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
+def _parse_sections(raw: Any, where: str, *, every_version: bool = True) -> dict[str, tuple[str, ...]]:
+    """Guide version -> subsection ids. Lab questions list every version (the coverage tables
+    need them); a pool question may list only the versions whose guide has its topic (a
+    June 2026 topic is then never drawn into an October 2024 mock)."""
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: 'sections' must map guide versions to subsection ids")
     unknown = set(raw) - set(examguide.VERSIONS)
@@ -235,6 +241,8 @@ def _parse_sections(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
     sections: dict[str, tuple[str, ...]] = {}
     for version in examguide.VERSIONS:
         ids = raw.get(version)
+        if ids is None and not every_version and raw:
+            continue
         if not isinstance(ids, list) or not ids:
             raise ValueError(f"{where}: 'sections' needs a non-empty list for {version!r}")
         known = set(examguide.load(version).subsection_ids())
@@ -339,7 +347,7 @@ def _parse_question(raw: Any, where: str, *, lab: int | None = None, letter: str
         id=qid,
         lab=lab,
         kind=kind,
-        sections=_parse_sections(raw.get("sections"), where),
+        sections=_parse_sections(raw.get("sections"), where, every_version=lab is not None),
         question=_text(raw, "question", where),
         options=_parse_options(raw.get("options"), kind, where),
         reference_title=_text(reference, "title", f"{where} reference"),
@@ -369,7 +377,7 @@ def load_file(path: Directory) -> list[Question]:
         raise ValueError(f"{name}: a question bank is named {wanted}")
     where = f"pool/{name}" if in_pool else name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
         raise ValueError(f"{where}: invalid YAML ({err})") from err
     if not isinstance(data, Mapping):
@@ -502,8 +510,12 @@ def _display(markdown: str) -> None:
     display(Markdown(markdown))
 
 
+_COUNT_WORDS = ("none", "one", "two", "three", "four", "five", "six")
+
+
 def _instruction(question: Question) -> str:
-    return "(choose one)" if question.kind == "single" else "(choose all that apply)"
+    """"(choose one)" or "(choose two)": the exam always says how many options to pick."""
+    return f"(choose {_COUNT_WORDS[len(question.correct_keys)]})"
 
 
 def _guide_line(question: Question) -> str:
@@ -525,10 +537,23 @@ def show(lab: int | str, *, directory: str | Directory | None = None) -> None:
     show_questions(questions, f"Exam practice: lab {questions[0].lab:02d}")
 
 
-def show_questions(questions: Sequence[Question], title: str) -> None:
-    """Show any list of questions (a lab's, or a drawn practice exam) without answers."""
+def show_questions(
+    questions: Sequence[Question], title: str, *, hide_ids: bool = False, variable: str = "answers"
+) -> None:
+    """Show any list of questions (a lab's, or a drawn practice exam) without answers.
+
+    Args:
+        questions: the questions, in the order to number them.
+        title: the heading.
+        hide_ids: number the questions 1..n and show neither ids nor exam-guide sections
+            (the mock: an id or a section would hint at the answer). The answer template
+            then uses the numbers as keys.
+        variable: the name of the answers dict in the template (the cell the student fills).
+    """
     if not questions:
         raise ValueError("no questions to show")
+    if not variable.isidentifier():
+        raise ValueError(f"variable must be a Python name like 'my_answers', got {variable!r}")
     lines = [
         f"### {title} ({len(questions)} questions)",
         "",
@@ -536,11 +561,14 @@ def show_questions(questions: Sequence[Question], title: str) -> None:
         "is chosen, as on the exam.",
     ]
     for number, q in enumerate(questions, start=1):
-        lines += ["", f"**{number}. `{q.id}`** {_instruction(q)}", "", q.question, ""]
+        label = f"**{number}.**" if hide_ids else f"**{number}. `{q.id}`**"
+        lines += ["", f"{label} {_instruction(q)}", "", q.question, ""]
         lines += [f"- **{opt.key}.** {opt.text}" for opt in q.options]
-        lines += ["", f"<sub>{_guide_line(q)}</sub>"]
-    template = ", ".join(f'"{q.id}": ...' for q in questions)
-    lines += ["", "Answer in the next cell, e.g.", "", "```python", f"answers = {{{template}}}", "```"]
+        if not hide_ids:
+            lines += ["", f"<sub>{_guide_line(q)}</sub>"]
+    keys = [str(n) for n in range(1, len(questions) + 1)] if hide_ids else [f'"{q.id}"' for q in questions]
+    template = ", ".join(f"{k}: ..." for k in keys)
+    lines += ["", "Answer in the next cell, e.g.", "", "```python", f"{variable} = {{{template}}}", "```"]
     _display("\n".join(lines))
 
 
@@ -578,13 +606,18 @@ def check(
     answers: Mapping[str, str | Sequence[str]] | None,
     *,
     directory: str | Directory | None = None,
+    reveal: bool = False,
 ) -> QuizResult:
-    """Score answers and show feedback for every question of a lab.
+    """Score answers and show feedback for the answered questions of a lab.
 
-    For every question the feedback shows the student's answer, whether it is
-    correct, incorrect or unanswered, the correct keys, each option's
-    explanation and the documentation link: reading why the distractors are
-    wrong is where most of the exam practice happens.
+    For every answered question the feedback shows the student's answer, whether it
+    is correct, the correct keys, each option's explanation and the documentation
+    link: reading why the distractors are wrong is where most of the exam practice
+    happens. An unanswered question shows only "unanswered": running the cell before
+    answering (Run All) must not print the key. ``reveal=True`` shows everything.
+
+    Once the student has opted in to a progress file (see :mod:`ds500.progress`), the
+    questions answered wrongly go into its Leitner boxes for the missed-questions drill.
 
     Args:
         lab: as in :func:`load`.
@@ -593,6 +626,7 @@ def check(
             means unanswered; ``None``, ``...`` or ``{}`` for the whole mapping
             leaves every question unanswered.
         directory: the folder of YAML banks; by default the package's ``questions``.
+        reveal: show the key and explanations of unanswered questions too.
 
     Returns:
         A :class:`QuizResult`; multiple-select questions score all-or-nothing.
@@ -601,8 +635,15 @@ def check(
         ValueError: for an unknown question id, an unknown option key, several
             keys for a single-choice question, or answers that are not a mapping.
     """
+    from ds500 import progress
+
     questions = load(lab, directory=directory)
-    return check_questions(questions, answers, f"Lab {questions[0].lab:02d} quiz")
+    result = check_questions(questions, answers, f"Lab {questions[0].lab:02d} quiz", reveal=reveal)
+    store = progress.recording_store() if directory is None else None
+    if store is not None and result.unanswered < result.total:
+        store.record(result.per_question)
+        store.save()
+    return result
 
 
 def check_questions(
@@ -611,10 +652,14 @@ def check_questions(
     title: str,
     *,
     display: bool = True,
+    reveal: bool = False,
+    numbers: Mapping[str, int] | None = None,
 ) -> QuizResult:
     """Score answers to any list of questions and show the feedback (see :func:`check`).
 
-    ``display=False`` only scores (for analysing many answer sheets quietly).
+    ``display=False`` only scores (for analysing many answer sheets quietly);
+    ``reveal=True`` also explains the unanswered questions; ``numbers`` (id -> number)
+    replaces the running number in the review (the mock numbers its questions itself).
     """
     if not questions:
         raise ValueError("no questions to check")
@@ -635,19 +680,24 @@ def check_questions(
         keys = chosen[q.id]
         ok = None if keys is None else keys == q.correct_keys
         per_question[q.id] = ok
+        label = f"**{(numbers or {}).get(q.id, number)}. `{q.id}`**"
+        if ok is None and not reveal:
+            lines += ["", f"{label} ⬜ unanswered"]
+            continue
         status = {None: "⬜ unanswered", True: "✅ correct", False: "❌ incorrect"}[ok]
         given = ", ".join(sorted(keys)) if keys else "—"
         lines += [
             "",
-            f"**{number}. `{q.id}`** {status}: your answer {given}; "
-            f"correct: {', '.join(sorted(q.correct_keys))}",
+            f"{label} {status}: your answer {given}; correct: {', '.join(sorted(q.correct_keys))}",
+            "",
+            q.question,
             "",
         ]
         for opt in q.options:
             mark = "✓" if opt.correct else "✗"
             picked = " ← your choice" if keys and opt.key in keys else ""
             lines.append(f"- **{opt.key}** {mark} {opt.text}{picked}  \n  _{opt.why}_")
-        lines += ["", f"Read: [{q.reference_title}]({q.reference_url})"]
+        lines += ["", f"Read: [{q.reference_title}]({q.reference_url}) · <sub>{_guide_line(q)}</sub>"]
 
     score = sum(v is True for v in per_question.values())
     result = QuizResult(score=score, total=len(questions), per_question=per_question)
@@ -655,6 +705,8 @@ def check_questions(
         f"### {title}: {score}/{len(questions)} correct "
         f"({result.percent:.0f} %), {result.unanswered} unanswered"
     )
+    if result.unanswered and not reveal:
+        header += "\n\nUnanswered questions show no key: answer them and rerun, or pass `reveal=True`."
     if display:
         _display("\n".join([header, *lines]))
     return result
