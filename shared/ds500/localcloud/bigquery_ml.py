@@ -1,0 +1,536 @@
+"""BigQuery ML in the local stand-in: the statements the labs teach, answered with scikit-learn/statsmodels.
+
+The BigQuery service (:mod:`ds500.localcloud.bigquery`) runs GoogleSQL on DuckDB; any
+statement for which :func:`is_ml` is true goes through :func:`rewrite` first:
+
+- ``CREATE [OR REPLACE] MODEL ... [TRANSFORM (...)] OPTIONS (...) AS SELECT ...`` runs
+  the ``AS SELECT`` through the ``query`` callable, fits the model locally
+  (:mod:`.bigquery_ml_models`, :mod:`.bigquery_ml_series`) and stores it; ``DROP MODEL``
+  deletes it. Nothing is left to run (``sql`` is None).
+- Any other statement with ``ML.PREDICT``, ``ML.EVALUATE``, ``ML.FORECAST``,
+  ``ML.EXPLAIN_PREDICT``, ``ML.GLOBAL_EXPLAIN``, ``ML.FEATURE_INFO``, ``ML.TRAINING_INFO``,
+  ``ML.TRIAL_INFO``, ``ML.CENTROIDS``, ``ML.ARIMA_EVALUATE``, ``ML.FEATURES_AT_TIME``,
+  ``ML.ENTITY_FEATURES_AT_TIME``, ``ML.VALIDATE_DATA_SKEW`` or ``ML.VALIDATE_DATA_DRIFT``:
+  each call is computed here as a DataFrame and replaced in the statement by a
+  temporary table name (``_ml_result_1`` ...), so the joins, filters, ``UNNEST`` and
+  ``CREATE TABLE AS`` around it still run in the BigQuery service.
+
+Models live in the stand-in's :class:`~ds500.localcloud.store.Store` as BigQuery's REST
+``Model`` resource (``projects/{p}/datasets/{d}/models/{m}``: ``client.get_model``,
+``list_models``, ``delete_model``, and deleted with their dataset), with the fitted
+objects kept beside it. Every model is labelled a local approximation (its
+``description`` and the label ``ds500-local-approximation``), and :data:`NOTE` is the
+sentence to show under results. Errors use BigQuery's wording
+(``Not found: Model p:d.m``, ``Invalid value for option MODEL_TYPE``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ds500.localcloud.bigquery_ml_sql import (
+    Argument,
+    MLCall,
+    code_positions,
+    find_calls,
+    invalid_query,
+    literal,
+    parse_create_model,
+    parse_struct,
+    unquote,
+)
+from ds500.localcloud.errors import GoogleError
+from ds500.localcloud.routing import Collection, Router
+from ds500.localcloud.store import Store
+
+if TYPE_CHECKING:  # pragma: no cover - pandas and scikit-learn load on the first ML statement
+    import pandas as pd
+
+    from ds500.localcloud.bigquery_ml_models import LocalModel
+
+__all__ = ["NOTE", "MLRewrite", "get_model", "is_ml", "register", "rewrite"]
+
+NOTE = (
+    "BigQuery ML answered by the local stand-in: models are fitted with scikit-learn and statsmodels, "
+    "a local approximation (BigQuery ML's optimisers and defaults differ, so numbers will not match "
+    "to the digit)."
+)
+_FUNCTIONS = {
+    "PREDICT",
+    "EVALUATE",
+    "FORECAST",
+    "EXPLAIN_PREDICT",
+    "GLOBAL_EXPLAIN",
+    "FEATURE_INFO",
+    "TRAINING_INFO",
+    "TRIAL_INFO",
+    "CENTROIDS",
+    "ARIMA_EVALUATE",
+    "FEATURES_AT_TIME",
+    "ENTITY_FEATURES_AT_TIME",
+    "VALIDATE_DATA_SKEW",
+    "VALIDATE_DATA_DRIFT",
+}
+_ANY_CALL = re.compile(r"\bML\s*\.\s*([A-Z_]+)\s*\(", re.IGNORECASE)
+_CREATE = re.compile(r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?MODEL\b")
+_DROP = re.compile(r"(?is)^\s*DROP\s+MODEL\s+(IF\s+EXISTS\s+)?(`[^`]+`|[\w.\-]+)\s*;?\s*$")
+_REST_TYPES = {
+    "LINEAR_REG": "LINEAR_REGRESSION",
+    "LOGISTIC_REG": "LOGISTIC_REGRESSION",
+    "KMEANS": "KMEANS",
+    "BOOSTED_TREE_CLASSIFIER": "BOOSTED_TREE_CLASSIFIER",
+    "BOOSTED_TREE_REGRESSOR": "BOOSTED_TREE_REGRESSOR",
+    "ARIMA_PLUS": "ARIMA_PLUS",
+}
+_ESTIMATORS = {
+    "LINEAR_REG": "LinearRegression/Ridge",
+    "LOGISTIC_REG": "LogisticRegression",
+    "BOOSTED_TREE_CLASSIFIER": "GradientBoostingClassifier",
+    "BOOSTED_TREE_REGRESSOR": "GradientBoostingRegressor",
+    "KMEANS": "KMeans",
+    "ARIMA_PLUS": "statsmodels STL + ARIMA",
+}
+DOCS = "https://cloud.google.com/bigquery/docs/e2e-journey"
+
+
+@dataclass(frozen=True)
+class MLRewrite:
+    """What :func:`rewrite` made of a statement (the interface the BigQuery service codes against).
+
+    Attributes:
+        sql: GoogleSQL still to run, or None when the statement was fully handled.
+        tables: temporary tables that ``sql`` refers to by these exact names.
+        result: the answer when ``sql`` is None and the statement returns rows.
+        statement_type: BigQuery's statementType ("SELECT", "CREATE_MODEL", "DROP_MODEL" ...).
+        ddl_target: "project.dataset.model" for model DDL, else None.
+    """
+
+    sql: str | None
+    tables: dict[str, pd.DataFrame]
+    result: pd.DataFrame | None
+    statement_type: str
+    ddl_target: str | None
+
+
+# -- where models live ------------------------------------------------------------------------
+_DEFAULT_STORE = Store()
+_FITTED: weakref.WeakKeyDictionary[Store, dict[str, LocalModel]] = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
+
+
+def _resource(full: str) -> str:
+    project, dataset, model = full.split(".")
+    return f"projects/{project}/datasets/{dataset}/models/{model}"
+
+
+def _display(full: str) -> str:
+    project, rest = full.split(".", 1)
+    return f"{project}:{rest}"
+
+
+def get_model(full: str, store: Store | None = None) -> LocalModel:
+    """The fitted model ``project.dataset.model``; 404 ``Not found: Model p:d.m`` when there is none.
+
+    The store's REST resource decides whether the model exists (a deleted dataset or a
+    ``delete_model`` call removes it); the fitted object is kept beside it.
+    """
+    store = store if store is not None else _DEFAULT_STORE
+    with _LOCK:
+        fitted = _FITTED.get(store, {}).get(full)
+        name = _resource(full)
+        if fitted is None or not store.exists(name) or store.get(name).get("etag") != fitted.uid:
+            _FITTED.get(store, {}).pop(full, None)
+            raise GoogleError(404, f"Not found: Model {_display(full)}", "NOT_FOUND")
+        return fitted
+
+
+def _exists(full: str, store: Store) -> bool:
+    try:
+        get_model(full, store)
+    except GoogleError:
+        return False
+    return True
+
+
+def _type_kind(values: pd.Series) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(values):
+        return "BOOL"
+    if pd.api.types.is_integer_dtype(values):
+        return "INT64"
+    if pd.api.types.is_float_dtype(values):
+        return "FLOAT64"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "TIMESTAMP" if getattr(values.dtype, "tz", None) else "DATETIME"
+    return "STRING"
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+def _metrics_resource(model: LocalModel) -> dict[str, Any]:
+    from ds500.localcloud.bigquery_ml_models import CLASSIFIERS
+
+    metrics = {_camel(k): v for k, v in model.eval_metrics.items() if v == v}  # drop NaN
+    if model.model_type == "KMEANS":
+        return {"clusteringMetrics": metrics}
+    if model.model_type in CLASSIFIERS:
+        kind = "binaryClassificationMetrics" if len(model.classes) == 2 else "multiClassClassificationMetrics"
+        return {kind: {"aggregateClassificationMetrics": metrics}}
+    if model.model_type == "ARIMA_PLUS":
+        return {}
+    return {"regressionMetrics": metrics}
+
+
+def _save(model: LocalModel, store: Store) -> None:
+    """Store the REST resource (what get_model/list_models answer) and keep the fitted object."""
+    import pandas as pd
+
+    from ds500.localcloud.bigquery_ml_models import CLASSIFIERS
+
+    project, dataset, model_id = model.name.split(".")
+    stamp = str(model.created_ms)
+    frame = model.training_frame if model.training_frame is not None else pd.DataFrame()
+    label_type = "STRING"
+    if model.label and model.model_type in CLASSIFIERS and model.classes:
+        label_type = _type_kind(pd.Series(model.classes))
+    elif model.label:
+        label_type = "FLOAT64"
+    options = {_camel(k.lower()): v for k, v in model.options.items() if not isinstance(v, tuple)}
+    resource = {
+        "modelReference": {"projectId": project, "datasetId": dataset, "modelId": model_id},
+        "modelType": _REST_TYPES[model.model_type],
+        "creationTime": stamp,
+        "lastModifiedTime": stamp,
+        "etag": model.uid,
+        "description": f"Local approximation by the ds500 stand-in ({_ESTIMATORS[model.model_type]}). {NOTE}",
+        "labels": {"ds500-local-approximation": "true"},
+        "featureColumns": [
+            {"name": c, "type": {"typeKind": _type_kind(frame[c]) if c in frame.columns else "FLOAT64"}}
+            for c in model.raw_features
+        ],
+        "labelColumns": [{"name": f"predicted_{model.label}", "type": {"typeKind": label_type}}]
+        if model.label
+        else [],
+        "trainingRuns": [
+            {
+                "trainingOptions": options,
+                "startTime": datetime.fromtimestamp(model.created_ms / 1000, timezone.utc)
+                .isoformat()
+                .replace("+00:00", "Z"),
+                "evaluationMetrics": _metrics_resource(model),
+            }
+        ],
+    }
+    with _LOCK:
+        store.put(_resource(model.name), resource)
+        _FITTED.setdefault(store, {})[model.name] = model
+
+
+def _drop(full: str, store: Store) -> None:
+    with _LOCK:
+        get_model(full, store)
+        store.delete(_resource(full))
+        _FITTED.get(store, {}).pop(full, None)
+
+
+def register(router: Router) -> None:
+    """BigQuery's models (``/bigquery/v2/projects/{p}/datasets/{d}/models[/{m}]``): get, list, delete.
+
+    https://cloud.google.com/bigquery/docs/reference/rest/v2/models
+    """
+    router.add(Collection(path="projects/datasets/models"))
+
+
+# -- statements ---------------------------------------------------------------------------------
+def is_ml(sql: str) -> bool:
+    """Whether ``sql`` needs :func:`rewrite`: model DDL, or an ``ML.`` function call outside literals."""
+    if _CREATE.match(sql) or re.match(r"(?is)^\s*DROP\s+MODEL\b", sql):
+        return True
+    code = code_positions(sql)
+    return any(code[m.start()] for m in _ANY_CALL.finditer(sql))
+
+
+def _qualify(name: str, project: str, default_dataset: str | None, kind: str = "Model") -> str:
+    parts = unquote(name).split(".")
+    if len(parts) == 3 and all(parts):
+        return ".".join(parts)
+    if len(parts) == 2 and all(parts):
+        return f"{project}.{parts[0]}.{parts[1]}"
+    if len(parts) == 1 and default_dataset:
+        dataset = default_dataset if "." in default_dataset else f"{project}.{default_dataset}"
+        return f"{dataset}.{parts[0]}"
+    raise invalid_query(
+        f'{kind} name "{name}" missing dataset while no default dataset is set in the request.'
+    )
+
+
+def _statement_type(sql: str) -> str:
+    head = re.match(r"(?is)^\s*(\w+)(?:\s+OR\s+REPLACE)?(?:\s+TEMP(?:ORARY)?)?\s+(\w+)", sql)
+    if not head:
+        return "SELECT"
+    verb, thing = head.group(1).upper(), head.group(2).upper()
+    if verb == "CREATE" and thing == "TABLE":
+        return "CREATE_TABLE_AS_SELECT"
+    if verb == "CREATE" and thing == "VIEW":
+        return "CREATE_VIEW"
+    if verb in ("INSERT", "MERGE", "UPDATE", "DELETE"):
+        return verb
+    return "SELECT"
+
+
+QueryFn = Callable[[str], "pd.DataFrame"]
+
+
+class _Context:
+    """What one statement's ML calls share: where names resolve, how SQL runs, where models are."""
+
+    def __init__(self, project: str, default_dataset: str | None, query: QueryFn, store: Store) -> None:
+        self.project, self.default_dataset, self.query, self.store = project, default_dataset, query, store
+
+    def run(self, sql: str) -> pd.DataFrame:
+        if is_ml(sql):
+            raise invalid_query(
+                "The local stand-in does not run an ML function inside another ML function's argument: "
+                "write the inner result to a table first (CREATE TABLE ... AS SELECT ... FROM ML....)"
+            )
+        return self.query(sql)
+
+    def model(self, call: MLCall, *, required: bool = True) -> LocalModel | None:
+        argument = call.first("model")
+        if argument is None:
+            if required:
+                raise invalid_query(f"ML.{call.function} needs MODEL `dataset.model` as its first argument")
+            return None
+        return get_model(_qualify(argument.text, self.project, self.default_dataset), self.store)
+
+    def rows(self, argument: Argument) -> pd.DataFrame:
+        if argument.kind == "table":
+            return self.run(
+                f"SELECT * FROM `{_qualify(argument.text, self.project, self.default_dataset, 'Table')}`"
+            )
+        return self.run(argument.text)
+
+    def data(self, call: MLCall, *, required: bool = True, index: int = 0) -> pd.DataFrame | None:
+        sources = [a for a in call.arguments if a.kind in ("table", "query")]
+        if len(sources) <= index:
+            if required:
+                raise invalid_query(
+                    f"ML.{call.function} needs a TABLE or a (query) argument with the input rows"
+                )
+            return None
+        return self.rows(sources[index])
+
+    def value(self, text: str) -> Any:
+        try:
+            return literal(text)
+        except ValueError:
+            frame = self.run(f"SELECT {text} AS v")
+            return frame.iloc[0, 0]
+
+    def options(self, call: MLCall, allowed: set[str]) -> dict[str, Any]:
+        argument = call.first("struct")
+        fields = parse_struct(argument.text) if argument else {}
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise invalid_query(
+                f"Invalid argument {unknown[0]} in the STRUCT of ML.{call.function}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+        return {k: self.value(v) for k, v in fields.items()}
+
+
+def _require(model: LocalModel, call: MLCall, types: set[str]) -> None:
+    if model.model_type not in types:
+        raise invalid_query(
+            f"ML.{call.function} is not supported for model type {model.model_type} (supported: "
+            f"{', '.join(sorted(types))}; see {DOCS})"
+        )
+
+
+def _call(call: MLCall, ctx: _Context) -> pd.DataFrame:
+    """The DataFrame one ML table function returns."""
+    import pandas as pd
+
+    from ds500.localcloud import bigquery_ml_data as data
+    from ds500.localcloud import bigquery_ml_eval as evaluation
+    from ds500.localcloud import bigquery_ml_series as series
+    from ds500.localcloud.bigquery_ml_models import SUPERVISED
+
+    name = call.function
+    if name == "FEATURES_AT_TIME":
+        named = call.named()
+        when = ctx.value(named["time"]) if "time" in named else pd.Timestamp.now(tz="UTC")
+        return data.features_at_time(
+            ctx.data(call),
+            when,
+            *(ctx.value(named[k]) if k in named else None for k in ("num_rows", "ignore_feature_nulls")),
+        )
+    if name == "ENTITY_FEATURES_AT_TIME":
+        named = call.named()
+        return data.entity_features_at_time(
+            ctx.data(call),
+            ctx.data(call, index=1),
+            *(ctx.value(named[k]) if k in named else None for k in ("num_rows", "ignore_feature_nulls")),
+        )
+    validation_fields = {
+        "categorical_default_threshold",
+        "categorical_metric_type",
+        "numerical_default_threshold",
+        "numerical_metric_type",
+        "thresholds",
+    }
+    if name == "VALIDATE_DATA_DRIFT":
+        buckets = {
+            "num_histogram_buckets",
+            "num_quantiles_histogram_buckets",
+            "num_values_histogram_buckets",
+            "num_rank_histogram_buckets",
+        }
+        return data.validate(
+            ctx.data(call),
+            ctx.data(call, index=1),
+            ctx.options(call, validation_fields | buckets),
+            "ML.VALIDATE_DATA_DRIFT",
+        )
+    model = ctx.model(call)
+    assert model is not None
+    if name == "VALIDATE_DATA_SKEW":
+        _require(model, call, SUPERVISED | {"KMEANS"})
+        assert model.training_frame is not None
+        return data.validate(
+            model.training_frame,
+            ctx.data(call),
+            ctx.options(call, validation_fields | {"enable_visualization_link"}),
+            "ML.VALIDATE_DATA_SKEW",
+        )
+    if name == "PREDICT":
+        _require(model, call, SUPERVISED | {"KMEANS"})
+        options = ctx.options(call, {"threshold", "trial_id"})
+        return evaluation.predict(model, ctx.data(call), options.get("threshold"))
+    if name == "EVALUATE":
+        rows = ctx.data(call, required=False)
+        if model.model_type == "ARIMA_PLUS":
+            options = ctx.options(call, {"perform_aggregation", "horizon", "confidence_level"})
+            return series.evaluate(model.series, rows, options)
+        options = ctx.options(call, {"threshold", "trial_id"})
+        return evaluation.evaluate(model, rows, options.get("threshold"), options.get("trial_id"))
+    if name == "FORECAST":
+        _require(model, call, {"ARIMA_PLUS"})
+        options = ctx.options(call, {"horizon", "confidence_level"})
+        return series.forecast(model.series, options.get("horizon"), options.get("confidence_level"))
+    if name == "ARIMA_EVALUATE":
+        _require(model, call, {"ARIMA_PLUS"})
+        return series.arima_evaluate(model.series)
+    if name == "EXPLAIN_PREDICT":
+        _require(model, call, SUPERVISED)
+        options = ctx.options(
+            call, {"top_k_features", "threshold", "integrated_gradients_num_steps", "approx_feature_contrib"}
+        )
+        return evaluation.explain_predict(
+            model, ctx.data(call), options.get("top_k_features"), options.get("threshold")
+        )
+    if name == "GLOBAL_EXPLAIN":
+        _require(model, call, SUPERVISED)
+        options = ctx.options(call, {"class_level_explain"})
+        if options.get("class_level_explain"):
+            raise invalid_query("class_level_explain = TRUE is not supported by the local stand-in")
+        if model.global_explain is None:
+            raise invalid_query(
+                f"Model {_display(model.name)} was not trained with ENABLE_GLOBAL_EXPLAIN = TRUE, which "
+                "ML.GLOBAL_EXPLAIN requires"
+            )
+        return model.global_explain.copy()
+    if name == "FEATURE_INFO":
+        _require(model, call, SUPERVISED | {"KMEANS"})
+        return evaluation.feature_info(model)
+    if name == "TRAINING_INFO":
+        return evaluation.training_info(model)
+    if name == "TRIAL_INFO":
+        return evaluation.trial_info(model)
+    if name == "CENTROIDS":
+        options = ctx.options(call, {"standardize"})
+        return evaluation.centroids(model, options.get("standardize"))
+    raise invalid_query(f"Function not found: ML.{name}")  # pragma: no cover - _FUNCTIONS is closed
+
+
+def _create_model(sql: str, ctx: _Context) -> MLRewrite:
+    statement = parse_create_model(sql)
+    full = _qualify(statement.name, ctx.project, ctx.default_dataset)
+    done = MLRewrite(None, {}, None, "CREATE_MODEL", full)
+    if _exists(full, ctx.store):
+        if statement.if_not_exists:
+            return done
+        if not statement.replace:
+            raise GoogleError(409, f"Already Exists: Model {_display(full)}", "ALREADY_EXISTS")
+    from ds500.localcloud.bigquery_ml_models import MODEL_TYPES, fit_model
+
+    model_type = statement.options.get("MODEL_TYPE")
+    if model_type is None:
+        raise invalid_query("Missing required option: MODEL_TYPE")
+    model_type = str(model_type).upper()
+    if model_type not in MODEL_TYPES:
+        raise invalid_query(
+            f"Invalid value for option MODEL_TYPE: '{statement.options['MODEL_TYPE']}'. The local stand-in "
+            f"supports {', '.join(sorted(MODEL_TYPES))} (see {DOCS})"
+        )
+    options = {**statement.options, "MODEL_TYPE": model_type}
+    model = fit_model(full, model_type, options, ctx.run(statement.query), statement.transform)
+    _save(model, ctx.store)
+    return done
+
+
+def rewrite(
+    sql: str, *, project: str, default_dataset: str | None, query: QueryFn, store: Store | None = None
+) -> MLRewrite:
+    """Handle the BigQuery ML part of one statement.
+
+    Args:
+        sql: one GoogleSQL statement for which :func:`is_ml` is true.
+        project: the job's project (qualifies ``dataset.model`` names).
+        default_dataset: the job's default dataset (``dataset`` or ``project.dataset``), if any.
+        query: runs a GoogleSQL SELECT against the local tables and returns its rows.
+        store: the stand-in's store (``call.cloud.store``), where models live as REST
+            resources; a process-wide store when omitted (unit tests).
+
+    Raises:
+        GoogleError: with BigQuery's wording and status, never a library traceback.
+    """
+    ctx = _Context(project, default_dataset, query, store if store is not None else _DEFAULT_STORE)
+    if _CREATE.match(sql):
+        return _create_model(sql, ctx)
+    dropped = _DROP.match(sql)
+    if dropped:
+        full = _qualify(dropped.group(2), project, default_dataset)
+        if dropped.group(1) and not _exists(full, ctx.store):
+            return MLRewrite(None, {}, None, "DROP_MODEL", full)
+        _drop(full, ctx.store)
+        return MLRewrite(None, {}, None, "DROP_MODEL", full)
+    if re.match(r"(?is)^\s*DROP\s+MODEL\b", sql):
+        raise invalid_query("Syntax error: expected DROP MODEL [IF EXISTS] <name>")
+    code = code_positions(sql)
+    for found in _ANY_CALL.finditer(sql):
+        if code[found.start()] and found.group(1).upper() not in _FUNCTIONS:
+            raise invalid_query(
+                f"Function not found: ML.{found.group(1).upper()} (the local stand-in runs "
+                f"{', '.join('ML.' + f for f in sorted(_FUNCTIONS))} and model DDL)"
+            )
+    calls = find_calls(sql, _FUNCTIONS)
+    tables: dict[str, Any] = {}
+    pieces, cursor = [], 0
+    for i, call in enumerate(calls, start=1):
+        name = f"_ml_result_{i}"
+        tables[name] = _call(call, ctx)
+        pieces.extend([sql[cursor : call.start], name])
+        cursor = call.end
+    pieces.append(sql[cursor:])
+    return MLRewrite("".join(pieces), tables, None, _statement_type(sql), None)
