@@ -122,6 +122,16 @@ def test_three_successive_mocks_share_no_question(bank: Path, tmp_path: Path) ->
     assert len(practice.draw(seed=9, directory=bank, progress=store)) == 60
 
 
+def test_shipped_pool_gives_three_disjoint_mocks(tmp_path: Path) -> None:
+    store = progress.Progress.open(tmp_path / "progress.json")
+    pool = quiz.pool_questions()
+    for attempt in range(3):
+        exam = practice.draw(seed=attempt, progress=store, pool=pool)
+        assert len(exam) == 60 and not {q.id for q in exam} & set(store.seen), f"mock {attempt + 1} repeats"
+        store.mark_seen(q.id for q in exam)
+    assert len(store.seen) == 180
+
+
 def test_an_empty_sheet_records_nothing(bank: Path, tmp_path: Path) -> None:
     store = progress.Progress.open(tmp_path / "p.json")
     exam = practice.draw(seed=1, directory=bank, progress=store)
