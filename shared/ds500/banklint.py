@@ -189,7 +189,7 @@ def letter_p_value(counts: Sequence[int]) -> float:
 
 
 def choose_count(stem: str) -> int | None:
-    """The N of "Choose N" in a stem (words two-five or digits), or None when absent."""
+    """The N of "Choose N" in a stem (two-five or digits); None when absent, -1 when it names several."""
     found = {_NUMBERS[m.lower()] for m in _CHOOSE.findall(stem)}
     return found.pop() if len(found) == 1 else (None if not found else -1)
 

@@ -131,6 +131,7 @@ class MockExam:
         n = len(self.exam)
         self._clock = widgets.Label(value=self._clock_text(0))
         self._timer = widgets.Play(value=0, min=0, max=self._seconds, step=1, interval=1000)
+        self._timer.layout.display = "none"  # ticks in the browser; hidden so Stop cannot reset the clock
         self._bar = widgets.IntProgress(value=0, min=0, max=self._seconds,
                                         layout=widgets.Layout(width="240px"))
         widgets.jslink((self._timer, "value"), (self._bar, "value"))  # moves even while the kernel is busy
