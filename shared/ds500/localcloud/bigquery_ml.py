@@ -124,6 +124,19 @@ _FITTED: weakref.WeakKeyDictionary[Store, dict[str, LocalModel]] = weakref.WeakK
 _LOCK = threading.RLock()
 
 
+def _process_store() -> Store:
+    """The store of this process's running stand-in (a lab kernel has one), else a private one.
+
+    Why: the BigQuery service should pass ``store=call.cloud.store``; when it does not, the
+    models still land where ``client.get_model`` and ``leftovers()`` look in a lab.
+    Read only: this never starts a stand-in.
+    """
+    from ds500.localcloud import server
+
+    running = server._running  # noqa: SLF001 - the process's stand-in, if one was started
+    return running.store if running is not None else _DEFAULT_STORE
+
+
 def _resource(full: str) -> str:
     project, dataset, model = full.split(".")
     return f"projects/{project}/datasets/{dataset}/models/{model}"
@@ -140,7 +153,7 @@ def get_model(full: str, store: Store | None = None) -> LocalModel:
     The store's REST resource decides whether the model exists (a deleted dataset or a
     ``delete_model`` call removes it); the fitted object is kept beside it.
     """
-    store = store if store is not None else _DEFAULT_STORE
+    store = store if store is not None else _process_store()
     with _LOCK:
         fitted = _FITTED.get(store, {}).get(full)
         name = _resource(full)
@@ -500,12 +513,12 @@ def rewrite(
         default_dataset: the job's default dataset (``dataset`` or ``project.dataset``), if any.
         query: runs a GoogleSQL SELECT against the local tables and returns its rows.
         store: the stand-in's store (``call.cloud.store``), where models live as REST
-            resources; a process-wide store when omitted (unit tests).
+            resources; when omitted, the running stand-in's store, else a private one.
 
     Raises:
         GoogleError: with BigQuery's wording and status, never a library traceback.
     """
-    ctx = _Context(project, default_dataset, query, store if store is not None else _DEFAULT_STORE)
+    ctx = _Context(project, default_dataset, query, store if store is not None else _process_store())
     if _CREATE.match(sql):
         return _create_model(sql, ctx)
     dropped = _DROP.match(sql)

@@ -233,10 +233,9 @@ def _as_number(series: pd.Series, kind: str) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
-def _category(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return _NULL
-    return str(value)
+def _categories(series: pd.Series) -> np.ndarray:
+    """Category labels as strings, NULL as its own category."""
+    return series.astype(object).where(series.notna(), _NULL).astype(str).to_numpy()
 
 
 class Encoder:
@@ -269,7 +268,7 @@ class Encoder:
                 self.means[name], self.stds[name] = mean, (std if std > 0 else 1.0)
                 self.columns.append((name, None))
             else:
-                self.vocab[name] = sorted({_category(v) for v in frame[name]})
+                self.vocab[name] = sorted(set(_categories(frame[name])))
                 self.columns.extend((name, c) for c in self.vocab[name])
         return self
 
@@ -291,7 +290,7 @@ class Encoder:
                     values = (values - self.means[name]) / self.stds[name]
                 blocks.append(values[:, None])
             else:
-                cats = frame[name].map(_category).to_numpy()
+                cats = _categories(frame[name])
                 vocab = self.vocab[name]
                 blocks.append((cats[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype(float))
         return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))

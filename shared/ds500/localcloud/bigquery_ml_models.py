@@ -308,7 +308,7 @@ def _estimator(model_type: str, params: dict[str, Any], n_rows: int, labels: np.
         return LogisticRegression(
             C=c_value,
             l1_ratio=(l1 / strength if strength else 0.0),
-            solver="saga" if l1 else "lbfgs",
+            solver="saga" if l1 else "newton-cg",  # lbfgs took 40+ iterations on one-hot columns
             max_iter=200,
             class_weight=weights,
             random_state=SEED,
