@@ -534,8 +534,11 @@ def test_arima_plus_forecast_and_evaluate(series_wh: Warehouse) -> None:
     assert row["mean_absolute_percentage_error"][0] < 5  # percent: the series is easy
     fit = wh.run("SELECT * FROM ML.EVALUATE(MODEL d.sales_arima)")
     assert {"non_seasonal_p", "non_seasonal_d", "non_seasonal_q", "has_drift", "aic"} <= set(fit.columns)
-    candidates = wh.run("SELECT * FROM ML.ARIMA_EVALUATE(MODEL d.sales_arima)")
-    assert candidates["aic"].is_monotonic_increasing
+    assert len(wh.run("SELECT * FROM ML.ARIMA_EVALUATE(MODEL d.sales_arima)")) == 1  # the best by default
+    candidates = wh.run(
+        "SELECT * FROM ML.ARIMA_EVALUATE(MODEL d.sales_arima, STRUCT(TRUE AS show_all_candidate_models))"
+    )
+    assert len(candidates) > 1 and candidates["aic"].is_monotonic_increasing
     _fails(wh, "SELECT * FROM ML.FORECAST(MODEL d.sales_arima, STRUCT(13 AS horizon))", "horizon")
     _fails(
         wh,
@@ -701,3 +704,44 @@ def test_ml_results_join_with_the_rest_of_the_statement(wh: Warehouse) -> None:
         "`p.d.customers`)))",
         "inside another ML function",
     )
+
+
+@pytest.mark.filterwarnings("ignore:Loading:PendingDeprecationWarning", "ignore::FutureWarning")
+def test_through_the_real_client_models_are_bigquery_resources() -> None:
+    """The lab 01 path end to end: google-cloud-bigquery -> the stand-in's BigQuery -> rewrite."""
+    pytest.importorskip("ds500.localcloud.bigquery")
+    bigquery = pytest.importorskip("google.cloud.bigquery")
+    from google.api_core import exceptions
+
+    from ds500 import cloud
+
+    ctx = cloud.context(False, "", "us-central1")
+    client = ctx.bigquery_client()
+    dataset = f"{client.project}.ml_{np.random.default_rng().integers(1e9)}"
+    client.create_dataset(dataset)
+    try:
+        client.load_table_from_dataframe(_customers(400), f"{dataset}.customers").result()
+        job = client.query(f"""CREATE OR REPLACE MODEL `{dataset}.churn`
+            OPTIONS (MODEL_TYPE = 'LOGISTIC_REG', INPUT_LABEL_COLS = ['churned'])
+            AS SELECT {FEATURES}, churned FROM `{dataset}.customers`""")
+        job.result()
+        assert job.statement_type == "CREATE_MODEL"
+        top = client.query(
+            f"""SELECT customer_row, p.prob FROM ML.PREDICT(MODEL `{dataset}.churn`,
+                (SELECT * FROM `{dataset}.customers`)), UNNEST(predicted_churned_probs) AS p
+            WHERE p.label = TRUE ORDER BY p.prob DESC LIMIT @k""",
+            job_config=bigquery.QueryJobConfig(
+                query_parameters=[bigquery.ScalarQueryParameter("k", "INT64", 5)]
+            ),
+        ).result()
+        assert len(list(top)) == 5
+        model = client.get_model(f"{dataset}.churn")
+        assert model.model_type == "LOGISTIC_REGRESSION"
+        assert model.labels == {"ds500-local-approximation": "true"}
+        assert [m.model_id for m in client.list_models(dataset)] == ["churn"]
+        client.delete_model(f"{dataset}.churn")
+        with pytest.raises(exceptions.NotFound, match="Not found: Model"):
+            client.query(f"SELECT * FROM ML.EVALUATE(MODEL `{dataset}.churn`)").result()
+    finally:
+        client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
+    assert not [n for n in ctx.leftovers() if dataset.split(".")[1] in n]

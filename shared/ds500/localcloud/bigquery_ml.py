@@ -443,7 +443,8 @@ def _call(call: MLCall, ctx: _Context) -> pd.DataFrame:
         return series.forecast(model.series, options.get("horizon"), options.get("confidence_level"))
     if name == "ARIMA_EVALUATE":
         _require(model, call, {"ARIMA_PLUS"})
-        return series.arima_evaluate(model.series)
+        options = ctx.options(call, {"show_all_candidate_models"})
+        return series.arima_evaluate(model.series, options.get("show_all_candidate_models"))
     if name == "EXPLAIN_PREDICT":
         _require(model, call, SUPERVISED)
         options = ctx.options(

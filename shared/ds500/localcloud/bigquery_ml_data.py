@@ -90,7 +90,10 @@ def _lookup(
 def features_at_time(
     features: pd.DataFrame, cutoff: Any, num_rows: Any = None, ignore_nulls: Any = None
 ) -> pd.DataFrame:
-    """ML.FEATURES_AT_TIME: every entity's latest ``num_rows`` rows at or before one cut-off."""
+    """ML.FEATURES_AT_TIME: every entity's latest ``num_rows`` rows at or before one cut-off.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-feature-time
+    """
     function = "ML.FEATURES_AT_TIME"
     rows, nulls = _options(num_rows, ignore_nulls)
     when = pd.Timestamp(cutoff)
@@ -106,7 +109,10 @@ def features_at_time(
 def entity_features_at_time(
     features: pd.DataFrame, entity_times: pd.DataFrame, num_rows: Any = None, ignore_nulls: Any = None
 ) -> pd.DataFrame:
-    """ML.ENTITY_FEATURES_AT_TIME: for each (entity_id, time) row, the latest rows at or before its time."""
+    """ML.ENTITY_FEATURES_AT_TIME: for each (entity_id, time) row, the latest rows at or before its time.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-entity-feature-time
+    """
     function = "ML.ENTITY_FEATURES_AT_TIME"
     rows, nulls = _options(num_rows, ignore_nulls)
     entity = _column(entity_times, "entity_id", function)
@@ -130,7 +136,11 @@ def _threshold(value: Any, name: str) -> float:
 
 
 def validate(base: pd.DataFrame, study: pd.DataFrame, options: dict[str, Any], function: str) -> pd.DataFrame:
-    """ML.VALIDATE_DATA_SKEW (base = the model's training data) or ML.VALIDATE_DATA_DRIFT (base table)."""
+    """ML.VALIDATE_DATA_SKEW (base = the model's training data) or ML.VALIDATE_DATA_DRIFT (base table).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-validate-data-skew,
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-validate-data-drift
+    """
     from ds500 import drift
 
     known = {

@@ -150,7 +150,10 @@ def _native(value: Any) -> Any:
 
 
 def predict(model: LocalModel, frame: pd.DataFrame, threshold: Any = None) -> pd.DataFrame:
-    """ML.PREDICT: ``predicted_<label>`` (+ ``_probs`` for classifiers) or CENTROID_ID, then the input."""
+    """ML.PREDICT: ``predicted_<label>`` (+ ``_probs`` for classifiers) or CENTROID_ID, then the input.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
+    """
     estimator = model.fitted.estimator
     x = model.matrix(frame)
     out = pd.DataFrame(index=frame.index)
@@ -184,7 +187,10 @@ def predict(model: LocalModel, frame: pd.DataFrame, threshold: Any = None) -> pd
 def evaluate(
     model: LocalModel, frame: pd.DataFrame | None, threshold: Any = None, trial: Any = None
 ) -> pd.DataFrame:
-    """One row of metrics: on ``frame`` when given, else the metrics kept from training."""
+    """ML.EVALUATE: one row of metrics on ``frame`` when given, else the metrics kept from training.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate
+    """
     fitted = model.fitted
     if trial is not None:
         if not model.tuned or not isinstance(trial, int) or not 1 <= trial <= len(model.trials):
@@ -262,7 +268,10 @@ def raw_attributions(model: LocalModel, x: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def global_attributions(model: LocalModel, x: np.ndarray) -> pd.DataFrame:
-    """ML.GLOBAL_EXPLAIN: the mean absolute attribution of each feature, largest first."""
+    """ML.GLOBAL_EXPLAIN: the mean absolute attribution of each feature, largest first.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-global-explain
+    """
     assert model.encoder is not None
     contributions, _, _ = raw_attributions(model, x)
     per_feature = np.abs(model.encoder.group(contributions)).mean(axis=0)
@@ -273,7 +282,10 @@ def global_attributions(model: LocalModel, x: np.ndarray) -> pd.DataFrame:
 def explain_predict(
     model: LocalModel, frame: pd.DataFrame, top_k: Any = None, threshold: Any = None
 ) -> pd.DataFrame:
-    """ML.EXPLAIN_PREDICT: the prediction, the top-k attributions, baseline, raw value, error (0: exact)."""
+    """ML.EXPLAIN_PREDICT: the prediction, the top-k attributions, baseline, raw value, error (0: exact).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-predict
+    """
     if model.model_type == "KMEANS":
         raise invalid_query("ML.EXPLAIN_PREDICT does not support KMEANS models")
     top = 5 if top_k is None else top_k
@@ -313,7 +325,10 @@ def explain_predict(
 
 # -- model information -------------------------------------------------------------------------------
 def feature_info(model: LocalModel) -> pd.DataFrame:
-    """ML.FEATURE_INFO: statistics of the training query's feature columns (before TRANSFORM)."""
+    """ML.FEATURE_INFO: statistics of the training query's feature columns (before TRANSFORM).
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-feature
+    """
     assert model.training_frame is not None
     rows = []
     for name in model.raw_features:
@@ -338,7 +353,10 @@ def feature_info(model: LocalModel) -> pd.DataFrame:
 
 
 def training_info(model: LocalModel) -> pd.DataFrame:
-    """ML.TRAINING_INFO: one row per boosting round (boosted trees), else one row for the whole fit."""
+    """ML.TRAINING_INFO: one row per boosting round (boosted trees), else one row for the whole fit.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-train
+    """
     fitted = model.fitted
     duration = int(round(fitted.seconds * 1000))
     if model.model_type == "ARIMA_PLUS":
@@ -386,7 +404,10 @@ def training_info(model: LocalModel) -> pd.DataFrame:
 
 
 def trial_info(model: LocalModel) -> pd.DataFrame:
-    """ML.TRIAL_INFO: one row per trial, the optimal one marked."""
+    """ML.TRIAL_INFO: one row per trial, the optimal one marked.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-trial-info
+    """
     from ds500.localcloud.bigquery_ml_models import objective
 
     if not model.tuned:
@@ -411,7 +432,10 @@ def trial_info(model: LocalModel) -> pd.DataFrame:
 
 
 def centroids(model: LocalModel, standardize: Any = None) -> pd.DataFrame:
-    """ML.CENTROIDS: one row per feature per centroid, numeric values on the original scale by default."""
+    """ML.CENTROIDS: one row per feature per centroid, numeric values on the original scale by default.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-centroids
+    """
     if model.model_type != "KMEANS":
         raise invalid_query("ML.CENTROIDS is only supported for KMEANS models")
     encoder, centers = model.encoder, model.fitted.estimator.cluster_centers_

@@ -84,7 +84,10 @@ def _frequency(options: dict[str, Any], stamps: pd.DatetimeIndex) -> tuple[str, 
 
 
 def fit_series(options: dict[str, Any], frame: pd.DataFrame) -> Series:
-    """CREATE MODEL ... MODEL_TYPE = 'ARIMA_PLUS' on the rows of the training query."""
+    """CREATE MODEL ... MODEL_TYPE = 'ARIMA_PLUS' on the rows of the training query.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series
+    """
     try:
         from statsmodels.tsa.arima.model import ARIMA
         from statsmodels.tsa.seasonal import STL
@@ -164,7 +167,10 @@ def _future(series: Series, steps: int) -> pd.DatetimeIndex:
 
 
 def forecast(series: Series, horizon: Any = None, confidence: Any = None) -> pd.DataFrame:
-    """ML.FORECAST: forecast_timestamp, forecast_value, standard_error, confidence_level, interval bounds."""
+    """ML.FORECAST: forecast_timestamp, forecast_value, standard_error, confidence_level, interval bounds.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-forecast
+    """
     from scipy.stats import norm
 
     steps = 3 if horizon is None else horizon
@@ -202,8 +208,8 @@ def _season_names(series: Series) -> list[str]:
     return [{7: "WEEKLY", 24: "DAILY", 60: "HOURLY"}.get(series.period, "YEARLY")]
 
 
-def arima_evaluate(series: Series) -> pd.DataFrame:
-    """ML.ARIMA_EVALUATE: every candidate the search fitted, best AIC first
+def arima_evaluate(series: Series, show_all: Any = None) -> pd.DataFrame:
+    """ML.ARIMA_EVALUATE: the best candidate, or with ``show_all_candidate_models`` all, best AIC first
     (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-arima-evaluate)."""
     rows = [
         {
@@ -222,11 +228,16 @@ def arima_evaluate(series: Series) -> pd.DataFrame:
         }
         for c in series.candidates
     ]
-    return pd.DataFrame(rows).sort_values("aic", kind="stable").reset_index(drop=True)
+    frame = pd.DataFrame(rows).sort_values("aic", kind="stable").reset_index(drop=True)
+    return frame if show_all else frame.head(1)
 
 
 def evaluate(series: Series, frame: pd.DataFrame | None, options: dict[str, Any]) -> pd.DataFrame:
-    """ML.EVALUATE for ARIMA_PLUS: forecast accuracy on the given rows, or the fit's ARIMA statistics."""
+    """ML.EVALUATE for ARIMA_PLUS: forecast accuracy on the given rows, or the fit's ARIMA statistics.
+
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate
+    (time series: perform_aggregation defaults to TRUE).
+    """
     if frame is None:
         fit = series.fit
         return pd.DataFrame(
