@@ -332,6 +332,9 @@ def test_lab_quiz_records_misses_once_opted_in(
     quiz.check(1, {})  # an empty sheet records nothing
     quiz.check(5, {"05-01": "A"}, directory=bank)  # nor does a bank outside the package
     assert progress.Progress.open(store_path).boxes == {questions[0].id: 1}
+    store_path.write_text("damaged")
+    with pytest.warns(UserWarning, match="misses not recorded.*delete it"):
+        assert quiz.check(1, {questions[0].id: wrong}).score == 0
     capsys.readouterr()
 
 

@@ -40,6 +40,7 @@ Tags with a meaning elsewhere: ``service-selection`` questions feed the "exam cl
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -639,7 +640,11 @@ def check(
 
     questions = load(lab, directory=directory)
     result = check_questions(questions, answers, f"Lab {questions[0].lab:02d} quiz", reveal=reveal)
-    store = progress.recording_store() if directory is None else None
+    try:
+        store = progress.recording_store() if directory is None else None
+    except ValueError as err:  # a damaged progress file must not break a lab's quiz
+        warnings.warn(f"misses not recorded: {err}", stacklevel=2)
+        store = None
     if store is not None and result.unanswered < result.total:
         store.record(result.per_question)
         store.save()
