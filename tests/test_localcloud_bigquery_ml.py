@@ -436,6 +436,18 @@ def test_linear_models_explain_exactly_from_the_intercept(wh: Warehouse) -> None
     )
     assert (explained["predicted_monthly_charges"] == explained["prediction_value"]).all()
     assert "probability" not in explained.columns
+    _fails(
+        wh,
+        "SELECT * FROM ML.EXPLAIN_PREDICT(MODEL d.charges, (SELECT tenure, contract FROM `p.d.customers`), "
+        "STRUCT(0 AS top_k_features))",
+        "top_k_features",
+    )
+    _fails(
+        wh,
+        "SELECT * FROM ML.PREDICT(MODEL d.charges, (SELECT tenure, contract FROM `p.d.customers`), "
+        "STRUCT(0.5 AS threshold))",
+        "binary-class classification",
+    )
     boosted = wh.run("""CREATE OR REPLACE MODEL d.boosted_reg OPTIONS (MODEL_TYPE = 'BOOSTED_TREE_REGRESSOR',
         INPUT_LABEL_COLS = ['monthly_charges'], MAX_ITERATIONS = 5) AS
         SELECT tenure, contract, monthly_charges FROM `p.d.customers`""")
@@ -611,6 +623,12 @@ def test_entity_features_at_time_follows_the_documented_example(features_wh: War
     early = features_wh.run("""SELECT * FROM ML.ENTITY_FEATURES_AT_TIME(TABLE `p.d.features`,
         (SELECT 'id1' AS entity_id, TIMESTAMP '2022-06-01 00:00:00+00' AS time))""")
     assert early.empty  # no feature row at or before the cut-off: no output row
+    _fails(
+        features_wh,
+        "SELECT * FROM ML.ENTITY_FEATURES_AT_TIME(TABLE `p.d.features`, "
+        "(SELECT entity_id, time AS ts FROM `p.d.entity_times`))",
+        "must have a column time",
+    )
 
 
 def test_features_at_time_and_the_timestamp_rule(features_wh: Warehouse) -> None:
