@@ -240,7 +240,7 @@ def test_widget_answer_mark_and_submit(exam: list[quiz.Question], tmp_path: Path
     store = progress.Progress.open(tmp_path / "p.json")
     mock = examwidget.MockExam(exam, progress=store)
     assert mock._seconds == 12 * 120 and mock._clock.value == "0:24:00 left"
-    mock._on_start()
+    mock.start(clock=False)
     single = next(i for i, q in enumerate(exam) if q.kind == "single")
     multi = next(i for i, q in enumerate(exam) if q.kind == "multiple")
     mock.go(single)
@@ -255,8 +255,8 @@ def test_widget_answer_mark_and_submit(exam: list[quiz.Question], tmp_path: Path
     assert mock.marked() == [multi + 1] and mock._palette[multi].button_style == "warning"
     assert mock._palette[single].button_style == "info"
     assert set(mock.answers()) == {exam[single].id, exam[multi].id}
-    mock._timer.value = 60
-    assert mock._clock.value == "0:23:00 left"
+    mock._tick(60)
+    assert mock._clock.value == "0:23:00 left" and mock._bar.value == 60
     result = mock.submit()
     assert result.unanswered == 10 and result.per_question[exam[single].id] is True
     assert mock.submit() is result and mock._choices[single].disabled
@@ -266,9 +266,24 @@ def test_widget_answer_mark_and_submit(exam: list[quiz.Question], tmp_path: Path
 
 def test_widget_time_up_submits(exam: list[quiz.Question]) -> None:
     mock = examwidget.MockExam(exam, minutes=1)
-    mock._on_start()
-    mock._timer.value = 60
-    assert mock.submitted and "Time is up" in mock._notice.value
+    mock.start(clock=False)
+    mock._tick(60)
+    assert not mock.submitted and "Time is up" in mock._notice.value
+    assert mock._marks[0].disabled and not mock._submit.disabled and mock._stop_clock.is_set()
+    assert mock.submit().unanswered == len(exam)
+
+
+def test_widget_clock_thread_counts_down_and_stops(exam: list[quiz.Question]) -> None:
+    import time
+
+    mock = examwidget.MockExam(exam, minutes=1)
+    mock.start()
+    deadline = time.monotonic() + 5
+    while mock._bar.value < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert mock._bar.value >= 1 and mock._clock.value.startswith("0:00:5")
+    mock.submit()
+    assert mock._stop_clock.is_set()
 
 
 @pytest.mark.parametrize("minutes", [0, -1, True, "10"])

@@ -11,8 +11,9 @@ and the labs and documentation pages to revisit per weak section; with a progres
 remembers the questions as seen and their misses for the drill.
 
 It works with ipywidgets 7.7.1 (Colab) and 8.x (JupyterLab 4): it only uses widgets and
-traits both have. Without a front end (papermill, nbval, the grader) nothing is rendered and
-the dict-of-letters path of :func:`ds500.practice.check` stays the way to answer.
+traits both have, and the clock is a kernel thread that updates a label and a progress bar.
+Without a front end (papermill, nbval, the grader) nothing is rendered and the
+dict-of-letters path of :func:`ds500.practice.check` stays the way to answer.
 
 Example::
 
@@ -26,6 +27,8 @@ Example::
 from __future__ import annotations
 
 import html
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,13 +133,10 @@ class MockExam:
     def _build(self) -> None:
         n = len(self.exam)
         self._clock = widgets.Label(value=self._clock_text(0))
-        self._timer = widgets.Play(value=0, min=0, max=self._seconds, step=1, interval=1000)
-        self._timer.layout.display = "none"  # ticks in the browser; hidden so Stop cannot reset the clock
         self._bar = widgets.IntProgress(value=0, min=0, max=self._seconds,
                                         layout=widgets.Layout(width="240px"))
-        widgets.jslink((self._timer, "value"), (self._bar, "value"))  # moves even while the kernel is busy
-        self._timer.observe(self._tick, names="value")
-        self._start = self._button("Start the exam", "ds500-mock-start", "primary", self._on_start)
+        self._stop_clock = threading.Event()
+        self._start = self._button("Start the exam", "ds500-mock-start", "primary", lambda _b: self.start())
         self._prev = self._button("◀ Previous", "ds500-mock-prev", "", lambda _b: self.go(self._current - 1))
         self._next = self._button("Next ▶", "ds500-mock-next", "", lambda _b: self.go(self._current + 1))
         self._submit = self._button("Submit exam", "ds500-mock-submit", "danger", lambda _b: self.submit())
@@ -149,7 +149,7 @@ class MockExam:
         )])
         self._review = widgets.Output()
         header = widgets.HBox([widgets.HTML(value=f"{_STYLE}<b>Practice exam</b>&nbsp;"), self._clock,
-                               self._bar, self._timer])
+                               self._bar])
         self._nav = widgets.HBox([self._prev, self._next, self._submit])
         self._nav.layout.display = "none"
         grid = widgets.HBox(self._palette, layout=widgets.Layout(flex_flow="row wrap"))
@@ -179,21 +179,34 @@ class MockExam:
         left = max(self._seconds - elapsed, 0)
         return f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d} left"
 
-    def _tick(self, change: dict[str, Any]) -> None:
-        self._clock.value = self._clock_text(int(change["new"]))
-        if change["new"] >= self._seconds and not self.submitted:
-            self._notice.value = "<b>Time is up.</b> The exam was submitted with the answers given."
-            self.submit()
+    def _tick(self, elapsed: int) -> None:
+        """Show the time left; at zero, lock the answers (Submit then scores what was given)."""
+        self._clock.value = self._clock_text(elapsed)
+        self._bar.value = min(elapsed, self._seconds)
+        if elapsed >= self._seconds and not self.submitted:
+            self._stop_clock.set()
+            self._freeze(keep_submit=True)
+            self._notice.value = "<b>Time is up.</b> Your answers are locked: click <b>Submit exam</b>."
 
-    def _set_playing(self, playing: bool) -> None:
-        # ipywidgets 8 calls the trait "playing"; 7.x (Colab) "_playing".
-        name = "playing" if self._timer.has_trait("playing") else "_playing"
-        setattr(self._timer, name, playing)
+    def _run_clock(self) -> None:
+        # A kernel thread, not the Play widget: ipywidgets 7.7.1 (Colab) starts Play only from its
+        # own button, and a thread keeps counting while the notebook runs other cells.
+        started = time.monotonic()
+        while not self._stop_clock.wait(1.0):
+            self._tick(int(time.monotonic() - started))
 
-    def _on_start(self, _button: Any = None) -> None:
+    def _freeze(self, *, keep_submit: bool = False) -> None:
+        parts = [*self._choices, *self._marks, self._prev, self._next, self._start]
+        for widget in parts if keep_submit else [*parts, self._submit]:
+            for part in getattr(widget, "children", ()) or (widget,):
+                part.disabled = True
+
+    def start(self, *, clock: bool = True) -> None:
+        """Show the first question and start the clock (``clock=False``: no clock, for scripts and tests)."""
         self._start.layout.display = "none"
         self._nav.layout.display = ""
-        self._set_playing(True)
+        if clock:
+            threading.Thread(target=self._run_clock, name="ds500-mock-clock", daemon=True).start()
         self.go(0)
 
     def go(self, index: int) -> None:
@@ -240,10 +253,8 @@ class MockExam:
         if self.result is not None:
             return self.result
         self.submitted = True
-        self._set_playing(False)
-        for widget in [*self._choices, *self._marks, self._prev, self._next, self._submit, self._start]:
-            for part in getattr(widget, "children", ()) or (widget,):
-                part.disabled = True
+        self._stop_clock.set()
+        self._freeze()
         with self._review:
             self.result = practice.check(self.exam, self.answers(), progress=self.progress)
             scores = practice.section_scores(self.exam, self.result, self.version)
