@@ -101,7 +101,7 @@ def _solution_notebook(lab: int = 1, slug: str = "demo") -> nbformat.NotebookNod
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["ds500"] = {
-        "lab": lab, "slug": slug, "title": "Demo", "minutes": 30, "objectives": ["o"],
+        "lab": lab, "slug": slug, "title": "Demo", "objectives": ["o"],
         "exam_guide": {"2024-10": ["1.1"], "2026-06": ["1.1"]},
         "exercises": {"1": {"title": "t", "points": 1}},
     }
@@ -187,15 +187,16 @@ def test_catalog_reads_metadata_and_writes_readme_table(tmp_path: Path) -> None:
     assert catalog.update_readme(readme, infos, check=True)
     assert "old" in readme.read_text()
     assert catalog.update_readme(readme, infos)
-    assert "| 01 | [Demo](labs/01_demo.ipynb) | 1.1 | 30 |" in readme.read_text()
+    assert f"| 01 | [Demo](labs/01_demo.ipynb) | 1.1 | {infos[0].minutes} |" in readme.read_text()
+    assert "Exam guide (June 2026)" in readme.read_text()
     assert not catalog.update_readme(readme, infos)
 
 
 def test_catalog_rejects_bad_metadata(tmp_path: Path) -> None:
     nb = _solution_notebook()
-    del nb.metadata["ds500"]["minutes"]
+    del nb.metadata["ds500"]["objectives"]
     nbformat.write(nb, tmp_path / "01_demo.ipynb")
-    with pytest.raises(catalog.CatalogError, match="lacks minutes"):
+    with pytest.raises(catalog.CatalogError, match="lacks objectives"):
         catalog.read_lab(tmp_path / "01_demo.ipynb")
     nbformat.write(_solution_notebook(), tmp_path / "01_wrong_name.ipynb")
     with pytest.raises(catalog.CatalogError, match="should be named 01_demo.ipynb"):
@@ -204,3 +205,13 @@ def test_catalog_rejects_bad_metadata(tmp_path: Path) -> None:
     readme.write_text("no markers")
     with pytest.raises(catalog.CatalogError, match="markers"):
         catalog.update_readme(readme, [])
+
+
+def test_study_minutes_measures_reading_code_exercises_and_quiz() -> None:
+    prose = {"cell_type": "markdown", "source": "word " * 2000 + "[a link](https://example.com/x/y/z)"}
+    code = {"cell_type": "code", "metadata": {}, "source": "\n".join(["x = 1", "# a comment", ""] * 250)}
+    check = {"cell_type": "code", "metadata": {"tags": ["check"]}, "source": "assert True\n" * 100}
+    setup = {"cell_type": "code", "metadata": {"tags": ["setup"]}, "source": "import os\n" * 500}
+    # 2002 words / 200 + 250 lines / 25 + 1 exercise x 8 + 10 questions x 1.5 = 43.0 -> 45
+    assert catalog.study_minutes([prose, code, check, setup], questions=10) == 45
+    assert catalog.study_minutes([], questions=0) == 5
