@@ -7,9 +7,8 @@ test suite) it starts the local Google Cloud stand-in (:mod:`ds500.localcloud`) 
 loopback and points the same SDKs at it with anonymous credentials, so the same cell
 runs offline, bills nothing and shows the requests it sent.
 
-BigQuery is not served by the stand-in yet: :func:`bigquery_client` builds a real
-client, and the BigQuery cells keep their ``RUN_ON_GCP`` guard, showing their SQL
-(:func:`show_sql`) and job configurations (:func:`show_dry_run`) offline.
+BigQuery is served by the stand-in too (``ds500.localcloud.bigquery``, on DuckDB):
+:meth:`CloudContext.bigquery_client` points the real client at it offline.
 
 Nothing here imports ``google.cloud.aiplatform`` or ``bigquery`` at import time
 (they take a second or more); :func:`context` and :func:`bigquery_client` do.
@@ -149,6 +148,29 @@ class CloudContext:
                 type="global", labels={"project_id": project})
         return cloud_logging.Client(project=self.project_id, credentials=self.credentials, _use_grpc=False,
                                     client_options=self.client_options("logging") or None)
+
+    def bigquery_client(self, location: str | None = None) -> Any:
+        """A ``google.cloud.bigquery.Client`` (offline: the stand-in's BigQuery, on DuckDB).
+
+        Args:
+            location: where jobs run and datasets are created; defaults to the context's
+                region. Use ``"US"`` or ``"EU"`` for multi-region datasets (the public
+                datasets are in ``US``).
+
+        Offline the client sends its REST calls to the stand-in
+        (``client_options={"api_endpoint": ...}``, anonymous credentials); see
+        ``ds500.localcloud.bigquery`` for what runs and what is approximated.
+        """
+        location = _optional_str("location", location) or self.region
+        try:
+            from google.cloud import bigquery
+        except ImportError as error:
+            raise CloudSetupError(
+                f"google-cloud-bigquery is not installed: {_GCP_EXTRA} (then restart the kernel)"
+            ) from error
+        options = {"api_endpoint": self.local.url} if self.local is not None else None
+        return bigquery.Client(project=self.project_id, credentials=self.credentials, location=location,
+                               client_options=options)
 
     def storage_client(self) -> Any:
         """A ``google.cloud.storage.Client`` (offline: the stand-in's storage emulator)."""
@@ -394,20 +416,7 @@ def _point_resource_manager(url: str) -> None:
 
 
 def bigquery_client(ctx: CloudContext, *, location: str | None = None) -> Any:
-    """Build a real ``google.cloud.bigquery.Client`` for the context.
-
-    Offline it has anonymous credentials: constructing it sends nothing, and it can
-    build jobs and configs for a dry run, but any query would fail (and must not be
-    attempted).
-
-    Args:
-        ctx: from :func:`context`.
-        location: the BigQuery location for jobs; defaults to ``ctx.region``. Use
-            ``"US"`` or ``"EU"`` for datasets in a multi-region (the public datasets
-            are in ``US``).
-
-    Returns:
-        A ``google.cloud.bigquery.Client``.
+    """The ``google.cloud.bigquery.Client`` of a context: :meth:`CloudContext.bigquery_client`.
 
     Raises:
         TypeError: if ``ctx`` is not a :class:`CloudContext`.
@@ -419,14 +428,7 @@ def bigquery_client(ctx: CloudContext, *, location: str | None = None) -> Any:
             f"bigquery_client needs the CloudContext from ds500.cloud.context(...) "
             f"(or ctx.cloud()), got {type(ctx).__name__}"
         )
-    location = _optional_str("location", location) or ctx.region
-    try:
-        from google.cloud import bigquery
-    except ImportError as error:
-        raise CloudSetupError(
-            f"google-cloud-bigquery is not installed: {_GCP_EXTRA} (then restart the kernel)"
-        ) from error
-    return bigquery.Client(project=ctx.project_id, credentials=ctx.credentials, location=location)
+    return ctx.bigquery_client(location)
 
 
 # -- dry-run display ----------------------------------------------------------------

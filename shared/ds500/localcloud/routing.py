@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Call", "Collection", "Router", "camel"]
 
 Handler = Callable[["Call"], dict[str, Any]]
+# (method, path, raw body, query, cloud) -> (the request as the log shows it, the JSON answer)
+PrefixHandler = Callable[[str, str, bytes, dict[str, str], "LocalCloud"], tuple[Any, dict[str, Any]]]
 
 
 def camel(snake: str) -> str:
@@ -158,10 +160,25 @@ class Router:
 
     def __init__(self) -> None:
         self.collections: dict[str, Collection] = {}
+        self.prefixes: dict[str, PrefixHandler] = {}
 
     def add(self, *collections: Collection) -> None:
         for collection in collections:
             self.collections[collection.path] = collection
+
+    def add_prefix(self, prefix: str, handler: PrefixHandler) -> None:
+        """Send every request under ``prefix`` (e.g. ``/bigquery/v2/``) to ``handler``, raw body and all.
+
+        Why: an API outside Vertex AI's resource conventions (BigQuery's ``/bigquery/v2/`` paths,
+        its multipart uploads) is answered by its own module rather than by the collections.
+        """
+        if not prefix.startswith("/") or not prefix.endswith("/"):
+            raise ValueError(f"a path prefix starts and ends with '/', got {prefix!r}")
+        self.prefixes[prefix] = handler
+
+    def prefix_handler(self, path: str) -> PrefixHandler | None:
+        """The handler registered for the prefix of ``path``, if any."""
+        return next((h for p, h in self.prefixes.items() if path.startswith(p)), None)
 
     @staticmethod
     def parse(

@@ -94,7 +94,8 @@ class LocalCloud:
     def _service_modules() -> list[Any]:
         package = importlib.import_module("ds500.localcloud")
         names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in _NOT_SERVICES)
-        return [importlib.import_module(f"ds500.localcloud.{name}") for name in names]
+        modules = [importlib.import_module(f"ds500.localcloud.{name}") for name in names]
+        return [m for m in modules if hasattr(m, "register")]  # a service's helper modules have none
 
     # -- the API server ---------------------------------------------------------------
     def app(self) -> Any:
@@ -122,6 +123,17 @@ class LocalCloud:
 
     def handle(self, method: str, path: str, raw: bytes, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """Answer one request (synchronously) and log it; returns status and JSON."""
+        prefix_handler = self.router.prefix_handler(path)
+        if prefix_handler is not None:
+            try:
+                shown, payload = prefix_handler(method, path, raw, query, self)
+                return self._logged(method, path, shown, 200, payload)
+            except GoogleError as error:
+                return self._logged(method, path, None, error.code, error.body())
+            except Exception as error:  # noqa: BLE001 - as below: a stand-in bug, INTERNAL
+                logging.getLogger(__name__).exception("local stand-in failure on %s %s", method, path)
+                bug = self.router.raise_for(error)
+                return self._logged(method, path, None, bug.code, bug.body())
         try:
             body = json.loads(raw) if raw.strip() else {}
         except ValueError:
