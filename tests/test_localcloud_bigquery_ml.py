@@ -246,6 +246,17 @@ def test_auto_class_weights_and_data_split(wh: Warehouse) -> None:
     assert len(model.training_frame) == 1200
     assert list(wh.run("SELECT * FROM ML.EVALUATE(MODEL d.split)").columns) == CLASSIFIER_METRICS
     _fails(wh, "SELECT * FROM ML.EVALUATE(MODEL d.split, STRUCT(0.3 AS threshold))", "TABLE or query")
+    wh.run(f"""CREATE OR REPLACE MODEL d.custom
+        OPTIONS (MODEL_TYPE = 'LOGISTIC_REG', INPUT_LABEL_COLS = ['churned'],
+                 DATA_SPLIT_METHOD = 'CUSTOM', DATA_SPLIT_COL = 'is_test')
+        AS SELECT {FEATURES}, churned, IF(customer_row < 10, NULL, is_test) AS is_test
+        FROM `p.d.customers`""")
+    custom = bqml.get_model("p.d.custom", wh.store)
+    assert "is_test" not in custom.features  # the split column is never a feature
+    train_rows = wh.query(
+        "SELECT COUNT(*) AS n FROM `p.d.customers` WHERE customer_row >= 10 AND NOT is_test"
+    )
+    assert len(custom.training_frame) == train_rows["n"][0]  # FALSE trains; TRUE and NULL evaluate
 
 
 def test_transform_statistics_are_learned_at_training_and_reused_at_prediction(wh: Warehouse) -> None:

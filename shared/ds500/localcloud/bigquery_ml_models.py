@@ -220,7 +220,9 @@ def split_rows(
             "DATA_SPLIT_COL", column, f"DATA_SPLIT_METHOD={method} needs a column of the query"
         )
     if method == "CUSTOM":
-        is_eval = frame[column].fillna(False).astype(bool).to_numpy()
+        is_eval = (
+            frame[column].astype(object).fillna(True).astype(bool).to_numpy()
+        )  # TRUE or NULL: evaluation
         return everything[~is_eval], everything[is_eval]
     fraction = float(options.get("DATA_SPLIT_EVAL_FRACTION", 0.2))
     order = np.argsort(frame[column].to_numpy(), kind="stable")
@@ -421,10 +423,11 @@ def fit_model(
         raise invalid_query(f"Column {label} is not found in {where} (INPUT_LABEL_COLS must name a column)")
     if label is not None and features_frame[label].isna().any():
         raise invalid_query(f"Label column {label} has NULL values; filter them out of the training query")
-    features = [c for c in features_frame.columns if c != label]
+    split_column = options.get("DATA_SPLIT_COL")  # never a feature, as documented
+    features = [c for c in features_frame.columns if c not in (label, split_column)]
     if not features:
         raise invalid_query("The model has no feature columns: the training query returns only the label")
-    raw_features = [c for c in frame.columns if c != label]
+    raw_features = [c for c in frame.columns if c not in (label, split_column)]
     train, held = split_rows(features_frame, options, model_type)
     encoder = Encoder(standardize=bool(options.get("STANDARDIZE_FEATURES", True)))
     encoder.fit(features_frame.iloc[train][features])
