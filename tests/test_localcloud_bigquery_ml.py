@@ -383,6 +383,9 @@ def test_kmeans_predict_evaluate_centroids(wh: Warehouse) -> None:
         "Invalid value for option NUM_CLUSTERS",
     )
     _fails(wh, "SELECT * FROM ML.CENTROIDS(MODEL d.logreg)", "KMEANS")
+    wh.run("CREATE OR REPLACE MODEL d.auto_k OPTIONS (MODEL_TYPE = 'KMEANS') AS "
+           "SELECT tenure FROM `p.d.customers`")
+    assert bqml.get_model("p.d.auto_k", wh.store).fitted.estimator.n_clusters == 3  # log10(1,500 rows)
 
 
 def test_boosted_tree_explanations_add_up(wh: Warehouse) -> None:

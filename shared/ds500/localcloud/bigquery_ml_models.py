@@ -342,7 +342,8 @@ def _estimator(model_type: str, params: dict[str, Any], n_rows: int, labels: np.
         init = str(params.get("KMEANS_INIT_METHOD", "RANDOM")).upper()
         if init not in ("RANDOM", "KMEANS++"):
             raise option_error("KMEANS_INIT_METHOD", init, "The local stand-in supports RANDOM and KMEANS++")
-        clusters = params.get("NUM_CLUSTERS", 4)  # BigQuery ML picks a default from the row count
+        # the documented default: log10 of the number of training rows (at least 2)
+        clusters = params.get("NUM_CLUSTERS", max(2, int(round(np.log10(max(n_rows, 1))))))
         if isinstance(clusters, bool) or not isinstance(clusters, int) or not 2 <= clusters <= 100:
             raise option_error("NUM_CLUSTERS", clusters, "It must be an integer in [2, 100]")
         return KMeans(
