@@ -37,7 +37,8 @@ def _question(qid: str, sub: str, key: str, kind: str = "single") -> dict[str, A
 def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A lab bank (labs 1 and 3) and a pool of SECTION_SIZE questions per section, one file per section."""
     folder = tmp_path_factory.mktemp("questions")
-    labs = {1: ["1.1", "1.2", "2.1"], 3: ["3.1", "4.1", "5.1", "6.1", "1.1"]}
+    labs = {1: ["1.1", "1.2", "2.1"], 3: ["3.1", "4.1", "5.1", "6.1", "1.1"], 4: ["1.1"], 5: ["1.1"],
+            17: ["1.1", "1.1"]}
     for lab, subs in labs.items():
         questions = [_question(f"{lab:02d}-{i + 1:02d}", sub, "B") for i, sub in enumerate(subs)]
         (folder / f"{lab:02d}_lab.yaml").write_text(yaml.safe_dump({"lab": lab, "questions": questions}))
@@ -170,14 +171,14 @@ def test_show_hides_ids_and_sections(bank: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_study_plan_lists_labs_and_pages_per_weak_section(bank: Path) -> None:
-    assert practice.labs_by_subsection(directory=bank)["1.1"] == (1, 3)
+    assert practice.labs_by_subsection(directory=bank)["1.1"] == (1, 3, 4, 5)  # never lab 17, the mock
     exam = practice.draw(seed=5, directory=bank)
     answers = {q.id: sorted(q.correct_keys) for q in exam if practice.section_of(q, "2026-06") != "1"}
     result = practice.check(exam, answers, display=False)
     plan = practice.study_plan(exam, result, directory=bank)
     assert [row["section"] for row in plan] == ["1"]
     assert plan[0]["percent"] == 0.0 and plan[0]["missed"] == 8
-    assert plan[0]["labs"] == [1, 3]  # 1.1 is taught by labs 1 and 3, 1.2 by lab 1 only
+    assert plan[0]["labs"] == [1, 3, 4]  # lab 1 teaches 1.1 and 1.2; at most PLAN_LABS labs
     assert {url for _, url in plan[0]["pages"]} == {"https://cloud.google.com/docs/1.1",
                                                      "https://cloud.google.com/docs/1.2"}
 

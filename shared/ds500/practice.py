@@ -43,6 +43,8 @@ __all__ = [
     "MINUTES_PER_QUESTION",
     "MOCK_SIZE",
     "MOCK_VERSION",
+    "PLAN_LABS",
+    "PRACTICE_LAB",
     "allocate",
     "check",
     "check_drill",
@@ -65,6 +67,12 @@ MOCK_SIZE = 60
 
 MINUTES_PER_QUESTION = 2.0
 """Time per question: 120 minutes for 60 questions, as on the exam."""
+
+PRACTICE_LAB = 17
+"""The practice exam's own lab: never suggested as a lab to revisit."""
+
+PLAN_LABS = 3
+"""Labs a study plan suggests per weak section (more is a syllabus, not a plan)."""
 
 
 def section_of(question: quiz.Question, version: str) -> str:
@@ -266,10 +274,13 @@ def labs_by_subsection(version: str = MOCK_VERSION, *, directory: Any = None) ->
     """Subsection id -> the labs that teach it, most questions first.
 
     Read from the labs' own quizzes: a lab whose questions practise a subsection teaches it.
+    Lab 17, the practice exam itself, is left out.
     """
     examguide.load(version)
     counts: dict[str, Counter[int]] = {}
     for q in quiz.all_questions(directory=directory):
+        if q.lab == PRACTICE_LAB:
+            continue
         for sub in q.sections[version]:
             counts.setdefault(sub, Counter())[q.lab] += 1
     return {sub: tuple(lab for lab, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -286,8 +297,8 @@ def study_plan(
 ) -> list[dict[str, Any]]:
     """For each section under ``pass_mark``: the labs and documentation pages to revisit.
 
-    Labs: those teaching the subsections of the missed questions (see :func:`labs_by_subsection`),
-    most missed first. Pages: the references of the missed questions.
+    Labs: the :data:`PLAN_LABS` labs that teach most of the missed questions' subsections (see
+    :func:`labs_by_subsection`). Pages: the references of the missed questions.
 
     Returns:
         One dict per weak section, worst first: ``section``, ``title``, ``percent``,
@@ -306,7 +317,8 @@ def study_plan(
         plan.append({
             "section": section, "title": row["title"], "percent": float(row["percent"]),
             "missed": len(missed),
-            "labs": [lab for lab, _ in sorted(labs.items(), key=lambda kv: (-kv[1], kv[0]))], "pages": pages,
+            "labs": [lab for lab, _ in sorted(labs.items(), key=lambda kv: (-kv[1], kv[0]))][:PLAN_LABS],
+            "pages": pages,
         })
     return plan
 
