@@ -202,7 +202,8 @@ def test_schema_errors_become_findings(clean: Path) -> None:
 def test_cli_bank_lint(clean: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["bank", "lint", "--questions", str(clean)]) == 0
     out = capsys.readouterr().out
-    assert "0 finding(s)" in out and "16 questions" in out
+    assert "0 finding(s)" in out and "labs: 8 questions" in out and "pool: 8 questions" in out
+    assert "by first section (2026-06): 1: 8" in out
     _lint_with(clean, *[_question(f"05-{i + 1:02d}", "A") for i in range(8)])
     assert cli.main(["--root", str(ROOT), "bank", "lint", "--questions", str(clean)]) == 1
     assert "[letter-distribution]" in capsys.readouterr().out

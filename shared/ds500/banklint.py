@@ -476,20 +476,33 @@ def lint(
 
 
 def format_findings(findings: Sequence[Finding], questions: Sequence[quiz.Question] | None = None) -> str:
-    """The findings one per line, grouped by rule, with a count per rule and the bank statistics."""
+    """The findings one per line, sorted by rule, a count per rule, then statistics for the labs and the pool.
+
+    The statistics (size per section, the longest-key share, the correct letters) are what the
+    issue's closing note asks for, before and after a rewrite.
+    """
     lines = [str(f) for f in sorted(findings, key=lambda f: (f.rule, f.where))]
     per_rule = Counter(f.rule for f in findings)
     lines.append(
         f"{len(findings)} finding(s)" + (": " + ", ".join(f"{r} {n}" for r, n in sorted(per_rule.items()))
                                          if findings else "")
     )
-    if questions:
-        stats = summary(questions)
+    groups = [("labs", [q for q in questions or () if q.pool is None]),
+              ("pool", [q for q in questions or () if q.pool is not None])]
+    for label, group in groups:
+        if not group:
+            continue
+        stats = summary(group)
         p = stats["letter_p_value"]
         lines.append(
-            f"{stats['questions']} questions ({stats['single4']} single-choice, {stats['multiple']} multiple "
-            f"select); key strictly longest in {stats['longest_key']} of {stats['single4']} "
+            f"{label}: {stats['questions']} questions ({stats['single4']} single-choice, {stats['multiple']} "
+            f"multiple select); key strictly longest in {stats['longest_key']} of {stats['single4']} "
             f"({stats['longest_key_share']:.0%}); letters {stats['letters']}"
             + ("" if p is None else f", chi-square p = {p:.3g}")
         )
+        for version in ("2026-06", "2024-10"):
+            firsts = [q.sections[version][0] for q in group if version in q.sections]
+            per_section = Counter(sub.split(".")[0] for sub in firsts)
+            lines.append(f"  by first section ({version}): "
+                         + ", ".join(f"{s}: {n}" for s, n in sorted(per_section.items())))
     return "\n".join(lines)
