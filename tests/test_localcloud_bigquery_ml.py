@@ -219,6 +219,13 @@ def test_logistic_reg_evaluate_and_predict_have_bigquery_ml_columns(wh: Warehous
         "SELECT * FROM ML.PREDICT(MODEL d.logreg, (SELECT tenure FROM `p.d.customers`))",
         "monthly_charges",
     )
+    none = wh.run("SELECT * FROM ML.PREDICT(MODEL d.logreg, (SELECT * FROM `p.d.customers` WHERE FALSE))")
+    assert none.empty and list(none.columns[:2]) == ["predicted_churned", "predicted_churned_probs"]
+    _fails(
+        wh,
+        "SELECT * FROM ML.EVALUATE(MODEL d.logreg, (SELECT * FROM `p.d.customers` WHERE FALSE))",
+        "no rows",
+    )
     _fails(
         wh,
         "SELECT * FROM ML.PREDICT(MODEL d.logreg, (SELECT * FROM `p.d.customers`), STRUCT(1.5 AS threshold))",
@@ -383,8 +390,10 @@ def test_kmeans_predict_evaluate_centroids(wh: Warehouse) -> None:
         "Invalid value for option NUM_CLUSTERS",
     )
     _fails(wh, "SELECT * FROM ML.CENTROIDS(MODEL d.logreg)", "KMEANS")
-    wh.run("CREATE OR REPLACE MODEL d.auto_k OPTIONS (MODEL_TYPE = 'KMEANS') AS "
-           "SELECT tenure FROM `p.d.customers`")
+    wh.run(
+        "CREATE OR REPLACE MODEL d.auto_k OPTIONS (MODEL_TYPE = 'KMEANS') AS "
+        "SELECT tenure FROM `p.d.customers`"
+    )
     assert bqml.get_model("p.d.auto_k", wh.store).fitted.estimator.n_clusters == 3  # log10(1,500 rows)
 
 

@@ -149,11 +149,21 @@ def _native(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _no_rows(model: LocalModel, frame: pd.DataFrame, score: Any) -> pd.DataFrame:
+    """The empty answer for an empty input, with the output columns a row would get."""
+    assert model.training_frame is not None
+    probe = score(model.training_frame.iloc[:1].reset_index(drop=True))
+    outputs = [c for c in probe.columns if c not in model.training_frame.columns]
+    return pd.concat([probe[outputs].iloc[:0], frame.iloc[:0]], axis=1).reset_index(drop=True)
+
+
 def predict(model: LocalModel, frame: pd.DataFrame, threshold: Any = None) -> pd.DataFrame:
     """ML.PREDICT: ``predicted_<label>`` (+ ``_probs`` for classifiers) or CENTROID_ID, then the input.
 
     https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-predict
     """
+    if frame.empty:
+        return _no_rows(model, frame, lambda rows: predict(model, rows, threshold))
     estimator = model.fitted.estimator
     x = model.matrix(frame)
     out = pd.DataFrame(index=frame.index)
@@ -202,6 +212,8 @@ def evaluate(
         row = dict(fitted.eval_metrics)
     else:
         limit = _check_threshold(model, threshold)
+        if frame.empty:
+            raise invalid_query("ML.EVALUATE: the input table or query returned no rows to evaluate on")
         y = None
         if model.label is not None:
             prepared = model.prepare(frame) if model.transform else frame
@@ -288,6 +300,8 @@ def explain_predict(
     """
     if model.model_type == "KMEANS":
         raise invalid_query("ML.EXPLAIN_PREDICT does not support KMEANS models")
+    if frame.empty:
+        return _no_rows(model, frame, lambda rows: explain_predict(model, rows, top_k, threshold))
     top = 5 if top_k is None else top_k
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise invalid_query(f"Invalid value for top_k_features: {top}; it must be a positive INT64")
