@@ -318,12 +318,10 @@ class _Context:
             )
         return self.query(sql)
 
-    def model(self, call: MLCall, *, required: bool = True) -> LocalModel | None:
+    def model(self, call: MLCall) -> LocalModel:
         argument = call.first("model")
         if argument is None:
-            if required:
-                raise invalid_query(f"ML.{call.function} needs MODEL `dataset.model` as its first argument")
-            return None
+            raise invalid_query(f"ML.{call.function} needs MODEL `dataset.model` as its first argument")
         return get_model(_qualify(argument.text, self.project, self.default_dataset), self.store)
 
     def rows(self, argument: Argument) -> pd.DataFrame:
@@ -416,7 +414,6 @@ def _call(call: MLCall, ctx: _Context) -> pd.DataFrame:
             "ML.VALIDATE_DATA_DRIFT",
         )
     model = ctx.model(call)
-    assert model is not None
     if name == "VALIDATE_DATA_SKEW":
         _require(model, call, SUPERVISED | {"KMEANS"})
         assert model.training_frame is not None

@@ -54,7 +54,6 @@ def metrics(
     estimator: Any,
     x: np.ndarray,
     y: np.ndarray | None,
-    classes: list[Any],
     params: dict[str, Any],
     threshold: float = 0.5,
 ) -> dict[str, float]:
@@ -223,9 +222,7 @@ def evaluate(
                     f"{model.label}"
                 )
             y = prepared[model.label].to_numpy()
-        row = metrics(
-            model.model_type, fitted.estimator, model.matrix(frame), y, model.classes, fitted.params, limit
-        )
+        row = metrics(model.model_type, fitted.estimator, model.matrix(frame), y, fitted.params, limit)
     if model.tuned:
         row = {"trial_id": model.trials.index(fitted) + 1, **row}
     return pd.DataFrame([row])
@@ -427,7 +424,7 @@ def trial_info(model: LocalModel) -> pd.DataFrame:
     if not model.tuned:
         raise invalid_query("ML.TRIAL_INFO needs a model trained with hyperparameter tuning (NUM_TRIALS > 1)")
     tuned = sorted(k for k, v in model.options.items() if isinstance(v, tuple))
-    goal = objective(model.model_type, model.options, model.classes).lower()
+    goal = objective(model.model_type, model.options).lower()
     return pd.DataFrame(
         [
             {

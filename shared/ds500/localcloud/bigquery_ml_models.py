@@ -306,7 +306,7 @@ def _estimator(model_type: str, params: dict[str, Any], n_rows: int, labels: np.
         # BigQuery ML minimises mean loss + L1|w| + L2|w|^2; scikit-learn C * sum loss + penalty
         strength = l1 + l2
         c_value = np.inf if strength == 0 else 1.0 / (2.0 * n_rows * strength)
-        weights = _class_weights(params, labels)
+        weights = _class_weights(params)
         return LogisticRegression(
             C=c_value,
             l1_ratio=(l1 / strength if strength else 0.0),
@@ -356,7 +356,7 @@ def _estimator(model_type: str, params: dict[str, Any], n_rows: int, labels: np.
     raise option_error("MODEL_TYPE", model_type, f"Supported here: {', '.join(sorted(MODEL_TYPES))}")
 
 
-def _class_weights(params: dict[str, Any], labels: np.ndarray | None) -> Any:
+def _class_weights(params: dict[str, Any]) -> Any:
     if params.get("AUTO_CLASS_WEIGHTS"):
         return "balanced"
     weights = params.get("CLASS_WEIGHTS")
@@ -367,7 +367,7 @@ def _class_weights(params: dict[str, Any], labels: np.ndarray | None) -> Any:
 
 def _sample_weights(params: dict[str, Any], y: np.ndarray) -> np.ndarray | None:
     """Class weights as sample weights (scikit-learn's GradientBoosting has no class_weight)."""
-    weights = _class_weights(params, y)
+    weights = _class_weights(params)
     if weights is None:
         return None
     if weights == "balanced":
@@ -434,11 +434,8 @@ def fit_model(
     encoder.fit(features_frame.iloc[train][features])
     x_all = encoder.matrix(features_frame[features])
     y_all = features_frame[label].to_numpy() if label else None
-    classes: list[Any] = []
-    if model_type in CLASSIFIERS:
-        classes = sorted(pd.unique(features_frame[label]).tolist(), key=lambda v: (str(type(v)), v))
-        if len(classes) < 2:
-            raise invalid_query(f"Classification model requires at least 2 unique labels; {label} has 1")
+    if model_type in CLASSIFIERS and features_frame[label].nunique() < 2:
+        raise invalid_query(f"Classification model requires at least 2 unique labels; {label} has 1")
     trial_params = _trials(model_type, options)
     trials = []
     for params in trial_params:
@@ -447,7 +444,7 @@ def fit_model(
         fitted = Fitted(estimator, params, seconds=time.perf_counter() - start)
         rows = held if len(held) else train
         fitted.eval_metrics = evaluation.metrics(
-            model_type, estimator, x_all[rows], y_all[rows] if label else None, classes, params
+            model_type, estimator, x_all[rows], y_all[rows] if label else None, params
         )
         fitted.train_loss = evaluation.loss(
             model_type, estimator, x_all[train], y_all[train] if label else None
@@ -457,8 +454,9 @@ def fit_model(
                 model_type, estimator, x_all[held], y_all[held] if label else None
             )
         trials.append(fitted)
-    optimal = _best_trial(model_type, options, trials, classes)
-    if classes:  # scikit-learn's order: what predict_proba's columns follow
+    optimal = _best_trial(model_type, options, trials)
+    classes = []  # scikit-learn's order: what predict_proba's columns follow
+    if model_type in CLASSIFIERS:
         classes = [c.item() if isinstance(c, np.generic) else c for c in trials[optimal].estimator.classes_]
     model = LocalModel(
         name=name,
@@ -540,7 +538,7 @@ def _trials(model_type: str, options: dict[str, Any]) -> list[dict[str, Any]]:
     return drawn
 
 
-def objective(model_type: str, options: dict[str, Any], classes: list[Any]) -> str:
+def objective(model_type: str, options: dict[str, Any]) -> str:
     """The tuning objective: HPARAM_TUNING_OBJECTIVES or BigQuery ML's default for the model type."""
     chosen = options.get("HPARAM_TUNING_OBJECTIVES")
     if chosen:
@@ -557,10 +555,10 @@ def objective(model_type: str, options: dict[str, Any], classes: list[Any]) -> s
     return "R2_SCORE"
 
 
-def _best_trial(model_type: str, options: dict[str, Any], trials: list[Fitted], classes: list[Any]) -> int:
+def _best_trial(model_type: str, options: dict[str, Any], trials: list[Fitted]) -> int:
     if len(trials) == 1:
         return 0
-    name = objective(model_type, options, classes)
+    name = objective(model_type, options)
     sign = 1.0 if _OBJECTIVES[name] else -1.0
     scores = [sign * t.eval_metrics.get(name.lower(), np.nan) for t in trials]
     scores = [s if np.isfinite(s) else -np.inf for s in scores]
