@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import string
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +15,19 @@ from ds500 import banklint, cli, quiz
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Options of equal length, the key rotating over the letters: a bank of these is clean.
-_TEXTS = ["Use a managed service that %s", "Write a custom job which %s", "Move data to a bucket so %s",
-          "Add a rule to the policy: %s"]
+def _text(seed: str) -> str:
+    """40 characters of random words: options of equal length that share no wording."""
+    rng = random.Random(seed)
+    words = ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 7))) for _ in range(9)]
+    return " ".join(words)[:40].ljust(40, ".")
 
 
 def _question(qid: str, key: str = "B", kind: str = "single", stem: str | None = None) -> dict[str, Any]:
     words = f"scenario {qid} " + " ".join(f"w{qid}{i}" for i in range(12))
     options = [
-        {"key": k, "text": (_TEXTS[i] % f"choice {k}{qid}")[:40].ljust(40, "."),
-         "correct": k in key, "why": f"Explains why option {k} is right or wrong here."}
-        for i, k in enumerate("ABCD")
+        {"key": k, "text": _text(f"{qid}{k}"), "correct": k in key,
+         "why": f"Explains why option {k} is right or wrong here."}
+        for k in "ABCD"
     ]
     return {
         "id": qid, "kind": kind,
@@ -183,6 +187,18 @@ def test_near_duplicate_stems(clean: Path) -> None:
     a = "A bank scores loans nightly in BigQuery. " + closing
     b = "A clinic labels scans with three doctors each. " + closing
     assert _lint_with(clean, _question("05-01", "A", stem=a), _question("05-02", "B", stem=b)) == []
+
+
+def test_pool_key_repeating_a_lab_key(clean: Path) -> None:
+    lab_q = _question("05-01", "A")
+    lab_q["options"][0]["text"] = "Customer-managed encryption keys in Cloud KMS on every resource"
+    pool_q = _question("mock-a001", "B")
+    pool_q["options"][1]["text"] = "Customer-managed encryption keys in Cloud KMS on each resource"
+    _lint_with(clean, lab_q)
+    findings = _lint_with(clean, pool_q, pool=True)
+    assert _rules(findings) == ["repeats-lab-key"] and "05_test.yaml 05-01" in findings[0].message
+    pool_q["options"][1]["text"] = "Default encryption, and VPC Service Controls around the project"
+    assert _lint_with(clean, pool_q, pool=True) == []
 
 
 def test_schema_errors_become_findings(clean: Path) -> None:

@@ -31,6 +31,8 @@ Rules and thresholds (module constants, so tests and the report quote the same n
 * ``lab-reference``: a pool question (stem or options) mentions "this lab", "the lab", "in lab",
   "lab 7", a notebook, or a lab's parameter variable (``PRUNING_TRIALS``).
 * ``duplicate-option``: two options of one question with the same text.
+* ``repeats-lab-key``: a pool question whose correct option(s) read like a lab question's
+  (difflib ratio above :data:`MAX_KEY_RATIO`): the same fact re-worded is not held out.
 * ``near-duplicate``: two stems in the bank with a :mod:`difflib` ratio above
   :data:`MAX_STEM_RATIO`, or sharing more than :data:`MAX_SHARED_SHINGLES` of the shorter
   stem's 8-word shingles (a shared closing sentence such as "What should the team do?" is a
@@ -62,6 +64,7 @@ __all__ = [
     "LONG_KEY_EXTRA_CHARS",
     "LONG_KEY_RATIO",
     "MAX_LETTER_SHARE",
+    "MAX_KEY_RATIO",
     "MAX_LONGEST_KEY_SHARE",
     "MAX_SHARED_SHINGLES",
     "MAX_STEM_RATIO",
@@ -103,6 +106,9 @@ MAX_STEM_RATIO = 0.9
 
 MAX_SHARED_SHINGLES = 0.5
 """Share of the shorter stem's 8-word shingles above which two stems are near-duplicates."""
+
+MAX_KEY_RATIO = 0.8
+"""difflib ratio above which a pool question's key repeats a lab question's key."""
 
 SHINGLE_WORDS = 8
 """Words per shingle for the near-duplicate rule."""
@@ -370,6 +376,31 @@ def _duplicate_rules(questions: Sequence[quiz.Question], files: dict[str, str]) 
     return findings
 
 
+def _key_text(q: quiz.Question) -> str:
+    return " | ".join(" ".join(_words(o.text)) for o in q.options if o.correct)
+
+
+def _held_out_rules(questions: Sequence[quiz.Question], files: dict[str, str]) -> list[Finding]:
+    """A pool question whose key reads like a lab question's key tests the same fact: not held out."""
+    labs = [(q, _key_text(q)) for q in questions if q.pool is None]
+    findings = []
+    for q in (q for q in questions if q.pool is not None):
+        key = _key_text(q)
+        words = set(key.split())
+        for lab_q, lab_key in labs:
+            other = set(lab_key.split())
+            if not words or len(words & other) / len(words | other) <= 0.5:  # cheap filter first
+                continue
+            ratio = difflib.SequenceMatcher(None, key, lab_key, autojunk=False).ratio()
+            if ratio > MAX_KEY_RATIO:
+                findings.append(Finding(
+                    "repeats-lab-key", _where(q, files),
+                    f"its correct option reads like that of {_where(lab_q, files)} (difflib ratio "
+                    f"{ratio:.2f}): a mock question must test what the lab's quiz did not already answer",
+                ))
+    return findings
+
+
 # -- entry points ----------------------------------------------------------------------
 
 
@@ -423,6 +454,7 @@ def lint_questions(
     if len(_singles(pool)) >= MIN_GROUP:
         findings += _rate_rules(pool, "pool", files)
     findings += _duplicate_rules(questions, files)
+    findings += _held_out_rules(questions, files)
     return findings
 
 
