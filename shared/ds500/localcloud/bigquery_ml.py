@@ -39,12 +39,12 @@ from ds500.localcloud.bigquery_ml_sql import (
     MLCall,
     code_positions,
     find_calls,
-    invalid_query,
     literal,
     parse_create_model,
     parse_struct,
     unquote,
 )
+from ds500.localcloud.bigquery_sql import BigQueryError, invalid_query
 from ds500.localcloud.errors import GoogleError
 from ds500.localcloud.routing import Collection, Router
 from ds500.localcloud.store import Store
@@ -159,7 +159,7 @@ def get_model(full: str, store: Store | None = None) -> LocalModel:
         name = _resource(full)
         if fitted is None or not store.exists(name) or store.get(name).get("etag") != fitted.uid:
             _FITTED.get(store, {}).pop(full, None)
-            raise GoogleError(404, f"Not found: Model {_display(full)}", "NOT_FOUND")
+            raise BigQueryError(404, "notFound", f"Not found: Model {_display(full)}")
         return fitted
 
 
@@ -482,7 +482,7 @@ def _create_model(sql: str, ctx: _Context) -> MLRewrite:
         if statement.if_not_exists:
             return done
         if not statement.replace:
-            raise GoogleError(409, f"Already Exists: Model {_display(full)}", "ALREADY_EXISTS")
+            raise BigQueryError(409, "duplicate", f"Already Exists: Model {_display(full)}")
     from ds500.localcloud.bigquery_ml_models import MODEL_TYPES, fit_model
 
     model_type = statement.options.get("MODEL_TYPE")
@@ -514,7 +514,8 @@ def rewrite(
             resources; when omitted, the running stand-in's store, else a private one.
 
     Raises:
-        GoogleError: with BigQuery's wording and status, never a library traceback.
+        BigQueryError: (a GoogleError) with BigQuery's reason, wording and status, never a library
+            traceback; the service turns it into the job's ``errorResult``.
     """
     from threadpoolctl import threadpool_limits
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ds500.localcloud.bigquery_ml_sql import invalid_query
+from ds500.localcloud.bigquery_sql import invalid_query
 
 if TYPE_CHECKING:  # pragma: no cover
     from ds500.localcloud.bigquery_ml_models import LocalModel

@@ -24,13 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ds500.localcloud.bigquery_ml_sql import (
-    closing_paren,
-    find_calls,
-    invalid_query,
-    literal,
-    split_top_level,
-)
+from ds500.localcloud.bigquery_ml_sql import closing_paren, find_calls, literal, split_top_level
+from ds500.localcloud.bigquery_sql import invalid_query
 
 __all__ = ["Encoder", "Transform", "run_duckdb"]
 

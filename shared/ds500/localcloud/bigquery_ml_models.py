@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ds500.localcloud.bigquery_ml_features import Encoder, Transform
-from ds500.localcloud.bigquery_ml_sql import invalid_query
+from ds500.localcloud.bigquery_sql import invalid_query
 
 __all__ = [
     "CLASSIFIERS",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ds500.localcloud.bigquery_ml_sql import invalid_query
+from ds500.localcloud.bigquery_sql import invalid_query
 
 __all__ = ["Series", "arima_evaluate", "evaluate", "fit_series", "forecast"]
 

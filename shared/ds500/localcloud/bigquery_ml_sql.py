@@ -16,14 +16,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ds500.localcloud.errors import GoogleError
+from ds500.localcloud.bigquery_sql import invalid_query
 
 __all__ = [
     "Argument",
     "MLCall",
     "ModelStatement",
     "find_calls",
-    "invalid_query",
     "literal",
     "parse_create_model",
     "parse_struct",
@@ -33,11 +32,6 @@ __all__ = [
 _SYNTAX_DOCS = "https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create"
 _CALL = re.compile(r"\bML\s*\.\s*([A-Z_]+)\s*\(", re.IGNORECASE)
 _NAME = r"(`[^`]+`|[A-Za-z_][\w\-]*(?:\.[A-Za-z_][\w\-]*){0,2})"
-
-
-def invalid_query(message: str) -> GoogleError:
-    """A 400 with BigQuery's ``invalidQuery`` wording (what the client raises as BadRequest)."""
-    return GoogleError(400, message, "INVALID_ARGUMENT")
 
 
 def _skip(sql: str, i: int) -> int:
