@@ -18,6 +18,10 @@ Each of ``concurrency`` threads keeps one keep-alive connection (an
 ``httpx.Client``) and sends requests back to back: a *closed* workload, where a new
 request leaves only when a previous one returned. Latency is measured on the
 client, from sending to the end of the response body.
+
+``python -m ds500.loadtest`` (also run by ``nox -s bench``) benchmarks the lab 10
+service with it: 1 and 2 workers, batches of 100, and the pandas + scikit-learn path
+for comparison, each row with the machine's load average (:func:`bench_service`).
 """
 
 from __future__ import annotations
