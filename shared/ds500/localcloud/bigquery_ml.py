@@ -91,8 +91,8 @@ _REST_TYPES = {
 _ESTIMATORS = {
     "LINEAR_REG": "LinearRegression/Ridge",
     "LOGISTIC_REG": "LogisticRegression",
-    "BOOSTED_TREE_CLASSIFIER": "GradientBoostingClassifier",
-    "BOOSTED_TREE_REGRESSOR": "GradientBoostingRegressor",
+    "BOOSTED_TREE_CLASSIFIER": "HistGradientBoostingClassifier",
+    "BOOSTED_TREE_REGRESSOR": "HistGradientBoostingRegressor",
     "KMEANS": "KMeans",
     "ARIMA_PLUS": "statsmodels STL + ARIMA",
 }

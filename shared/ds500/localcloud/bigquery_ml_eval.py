@@ -33,6 +33,7 @@ __all__ = [
     "loss",
     "metrics",
     "predict",
+    "staged_losses",
     "training_info",
     "trial_info",
 ]
@@ -113,6 +114,21 @@ def metrics(
         "r2_score": float(m.r2_score(truth, predicted)),
         "explained_variance": float(m.explained_variance_score(truth, predicted)),
     }
+
+
+def staged_losses(estimator: Any, x: np.ndarray, y: np.ndarray) -> list[float]:
+    """The training loss after each boosting round (ML.TRAINING_INFO's rows for boosted trees)."""
+    losses = []
+    if hasattr(estimator, "predict_proba"):  # log loss from the raw scores, without per-call validation
+        index = np.searchsorted(estimator.classes_, y)
+        for raw in estimator._staged_raw_predict(x):
+            logits = np.hstack([-raw, raw]) / 2 if raw.shape[1] == 1 else raw  # binary: the log-odds
+            logits = logits - logits.max(axis=1, keepdims=True)
+            log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            losses.append(float(-log_p[np.arange(len(y)), index].mean()))
+        return losses
+    truth = np.asarray(y, dtype=float)
+    return [float(np.mean((truth - p) ** 2)) for p in estimator.staged_predict(x)]
 
 
 def loss(model_type: str, estimator: Any, x: np.ndarray, y: np.ndarray | None) -> float:
@@ -229,22 +245,29 @@ def evaluate(
 
 
 # -- explanations ------------------------------------------------------------------------------
-def _tree_contributions(tree: Any, x: np.ndarray) -> tuple[np.ndarray, float]:
-    """Saabas path attributions of one regression tree: (rows x columns, bias)."""
-    from scipy import sparse
+def _tree_contributions(nodes: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Saabas path attributions of one fitted tree (a HistGradientBoosting predictor's nodes).
 
-    structure = tree.tree_
-    values = structure.value[:, 0, 0]
-    parents = np.full(structure.node_count, -1)
-    for side in (structure.children_left, structure.children_right):
-        children = np.flatnonzero(side >= 0)
-        parents[side[children]] = children
-    nodes = np.flatnonzero(parents >= 0)
-    delta = sparse.csr_matrix(
-        (values[nodes] - values[parents[nodes]], (nodes, structure.feature[parents[nodes]])),
-        shape=(structure.node_count, x.shape[1]),
-    )
-    return np.asarray((tree.decision_path(x.astype(np.float32)) @ delta).todense()), float(values[0])
+    Each split on the way from the root to a row's leaf credits its feature with the
+    change of the node value; the credits add up to ``leaf value - root value``.
+    """
+    contributions = np.zeros_like(x, dtype=float)
+    node = np.zeros(len(x), dtype=int)
+    rows = np.arange(len(x))
+    while len(rows):
+        current = node[rows]
+        feature = nodes["feature_idx"][current]
+        values = x[rows, feature]
+        left = np.where(
+            np.isnan(values),
+            nodes["missing_go_to_left"][current] == 1,
+            values <= nodes["num_threshold"][current],
+        )
+        child = np.where(left, nodes["left"][current], nodes["right"][current])
+        contributions[rows, feature] += nodes["value"][child] - nodes["value"][current]
+        node[rows] = child
+        rows = rows[nodes["is_leaf"][child] == 0]
+    return contributions
 
 
 def raw_attributions(model: LocalModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -261,18 +284,16 @@ def raw_attributions(model: LocalModel, x: np.ndarray) -> tuple[np.ndarray, np.n
         intercept = np.atleast_1d(estimator.intercept_)
         contributions = x * coef[chosen]
         baseline = intercept[chosen].astype(float)
-    else:
-        stages = estimator.estimators_
-        rate = estimator.learning_rate
-        init = estimator._raw_predict_init(x)  # the prior (log-odds or mean): the bias of the first tree
+    else:  # leaf values already carry the learning rate; the prior is the baseline's start
+        prior = np.atleast_1d(np.asarray(estimator._baseline_prediction, dtype=float).ravel())
         contributions = np.zeros_like(x, dtype=float)
-        baseline = init[np.arange(len(x)), chosen].astype(float)
+        baseline = prior[chosen].copy()
         for k in np.unique(chosen):
             rows = chosen == k
-            for stage in stages:
-                part, bias = _tree_contributions(stage[k], x[rows])
-                contributions[rows] += rate * part
-                baseline[rows] += rate * bias
+            for stage in estimator._predictors:
+                nodes = stage[k].nodes
+                contributions[rows] += _tree_contributions(nodes, x[rows])
+                baseline[rows] += nodes["value"][0]
     return contributions, baseline, baseline + contributions.sum(axis=1)
 
 
@@ -377,8 +398,8 @@ def training_info(model: LocalModel) -> pd.DataFrame:
         float(fitted.params.get("LEARN_RATE", 0.3)) if model.model_type.startswith("BOOSTED") else None
     )
     rows = []
-    if hasattr(estimator, "train_score_"):
-        scores = list(estimator.train_score_)
+    if fitted.iteration_losses:
+        scores = fitted.iteration_losses
         for i, value in enumerate(scores):
             rows.append(
                 {

@@ -9,8 +9,8 @@ MODEL_TYPE                    local estimator
 ============================  ==========================================================
 LOGISTIC_REG                  ``LogisticRegression`` (L2_REG/L1_REG mapped onto C)
 LINEAR_REG                    ``LinearRegression`` / ``Ridge`` / ``ElasticNet``
-BOOSTED_TREE_CLASSIFIER       ``GradientBoostingClassifier`` (MAX_ITERATIONS trees,
-/ _REGRESSOR                  LEARN_RATE, MAX_TREE_DEPTH, SUBSAMPLE as in BigQuery ML)
+BOOSTED_TREE_CLASSIFIER       ``HistGradientBoostingClassifier`` / ``...Regressor`` (MAX_ITERATIONS
+/ _REGRESSOR                  trees, LEARN_RATE, MAX_TREE_DEPTH, L2_REG as XGBoost's lambda)
 KMEANS                        ``KMeans`` (NUM_CLUSTERS, KMEANS_INIT_METHOD, STANDARDIZE_FEATURES)
 ============================  ==========================================================
 
@@ -144,12 +144,14 @@ _DEFAULTS = {
     "LOGISTIC_REG": {"MAX_ITERATIONS": 20, "L1_REG": 0.0, "L2_REG": 0.0},
     "LINEAR_REG": {"MAX_ITERATIONS": 20, "L1_REG": 0.0, "L2_REG": 0.0},
     "BOOSTED_TREE_CLASSIFIER": {
+        "L2_REG": 1.0,
         "MAX_ITERATIONS": 20,
         "LEARN_RATE": 0.3,
         "MAX_TREE_DEPTH": 6,
         "SUBSAMPLE": 1.0,
     },
     "BOOSTED_TREE_REGRESSOR": {
+        "L2_REG": 1.0,
         "MAX_ITERATIONS": 20,
         "LEARN_RATE": 0.3,
         "MAX_TREE_DEPTH": 6,
@@ -240,6 +242,7 @@ class Fitted:
     eval_metrics: dict[str, float] = field(default_factory=dict)
     eval_loss: float | None = None
     seconds: float = 0.0
+    iteration_losses: list[float] = field(default_factory=list)  # boosted trees: loss after each round
 
 
 @dataclass
@@ -324,18 +327,23 @@ def _estimator(model_type: str, params: dict[str, Any], n_rows: int, labels: np.
             return ElasticNet(alpha=l1 + l2, l1_ratio=l1 / (l1 + l2), random_state=SEED, max_iter=2000)
         return Ridge(alpha=l2 * n_rows) if l2 else LinearRegression()
     if model_type.startswith("BOOSTED_TREE"):
-        from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+        if _numeric_option(params, "SUBSAMPLE", 1.0, low=0) != 1.0:
+            raise option_error(
+                "SUBSAMPLE", params["SUBSAMPLE"], "The local stand-in fits every row (1.0 only)"
+            )
         kwargs = {
-            "n_estimators": int(_numeric_option(params, "MAX_ITERATIONS", 20, low=1)),
+            "max_iter": int(_numeric_option(params, "MAX_ITERATIONS", 20, low=1)),
             "learning_rate": float(_numeric_option(params, "LEARN_RATE", 0.3, low=0)),
             "max_depth": int(_numeric_option(params, "MAX_TREE_DEPTH", 6, low=1)),
-            "subsample": float(_numeric_option(params, "SUBSAMPLE", 1.0, low=0)),
+            "l2_regularization": float(_numeric_option(params, "L2_REG", 1.0, low=0)),
+            "early_stopping": False,  # BigQuery ML stops on its evaluation split; here: every round
             "random_state": SEED,
         }
         if model_type.endswith("CLASSIFIER"):
-            return GradientBoostingClassifier(**kwargs)
-        return GradientBoostingRegressor(**kwargs)
+            return HistGradientBoostingClassifier(class_weight=_class_weights(params), **kwargs)
+        return HistGradientBoostingRegressor(**kwargs)
     if model_type == "KMEANS":
         from sklearn.cluster import KMeans
 
@@ -365,18 +373,6 @@ def _class_weights(params: dict[str, Any]) -> Any:
     return None
 
 
-def _sample_weights(params: dict[str, Any], y: np.ndarray) -> np.ndarray | None:
-    """Class weights as sample weights (scikit-learn's GradientBoosting has no class_weight)."""
-    weights = _class_weights(params)
-    if weights is None:
-        return None
-    if weights == "balanced":
-        from sklearn.utils.class_weight import compute_sample_weight
-
-        return compute_sample_weight("balanced", y)
-    return np.array([weights.get(v, 1.0) for v in y])
-
-
 def fit_estimator(model_type: str, params: dict[str, Any], x: np.ndarray, y: np.ndarray | None) -> Any:
     estimator = _estimator(model_type, params, len(x), y)
     if model_type == "KMEANS":
@@ -387,8 +383,6 @@ def fit_estimator(model_type: str, params: dict[str, Any], x: np.ndarray, y: np.
                 f"Number of clusters {estimator.n_clusters} is larger than the number of rows {len(x)}"
             )
         return estimator.fit(x)
-    if model_type.startswith("BOOSTED_TREE") and model_type.endswith("CLASSIFIER"):
-        return estimator.fit(x, y, sample_weight=_sample_weights(params, y))
     return estimator.fit(x, y)
 
 
@@ -449,6 +443,8 @@ def fit_model(
         fitted.train_loss = evaluation.loss(
             model_type, estimator, x_all[train], y_all[train] if label else None
         )
+        if model_type.startswith("BOOSTED_TREE"):
+            fitted.iteration_losses = evaluation.staged_losses(estimator, x_all[train], y_all[train])
         if len(held):
             fitted.eval_loss = evaluation.loss(
                 model_type, estimator, x_all[held], y_all[held] if label else None
