@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lab_table)
 
     p = sub.add_parser("coverage", help="print the lab x exam-guide matrix")
-    p.add_argument("--version", default="2024-10", help="exam guide version (2024-10 or 2026-06)")
+    p.add_argument("--version", default="2026-06", help="exam guide version: 2026-06 (current) or 2024-10")
     p.add_argument("--readme", default=None, help="write the matrix between the markers of this file")
     p.add_argument("--check", action="store_true", help="with --readme: only compare; exit 1 if stale")
     p.set_defaults(func=_coverage)
