@@ -225,8 +225,6 @@ def test_cli_bank_lint(clean: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "[letter-distribution]" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(strict=False, reason="the bank is rewritten and the pool written this session (issue 15); "
-                   "the lead removes this marker when `ds500 bank lint` passes")
 def test_shipped_bank_passes_the_linter() -> None:
     findings = banklint.lint(solutions=ROOT / "solutions")
     assert not findings, banklint.format_findings(findings)
