@@ -503,6 +503,20 @@ def test_hyperparameter_tuning_and_trial_info(wh: Warehouse) -> None:
         *CLASSIFIER_METRICS,
     ]
     _fails(wh, "SELECT * FROM ML.TRIAL_INFO(MODEL d.logreg)", "NUM_TRIALS")
+    one = wh.run("SELECT * FROM ML.EVALUATE(MODEL d.tuned, STRUCT(1 AS trial_id))")
+    assert (
+        one["trial_id"][0] == 1
+        and one["roc_auc"][0] == trials["hparam_tuning_evaluation_metrics"][0]["roc_auc"]
+    )
+    assert (
+        len(wh.run("SELECT * FROM ML.PREDICT(MODEL d.tuned, TABLE `p.d.customers`, STRUCT(2 AS trial_id))"))
+        == 1500
+    )
+    _fails(
+        wh,
+        "SELECT * FROM ML.PREDICT(MODEL d.tuned, TABLE `p.d.customers`, STRUCT(4 AS trial_id))",
+        "trial_id",
+    )
     _fails(
         wh,
         f"CREATE OR REPLACE MODEL d.bad OPTIONS (MODEL_TYPE = 'LOGISTIC_REG', INPUT_LABEL_COLS = ['churned'],"

@@ -426,6 +426,8 @@ def _call(call: MLCall, ctx: _Context) -> pd.DataFrame:
     if name == "PREDICT":
         _require(model, call, SUPERVISED | {"KMEANS"})
         options = ctx.options(call, {"threshold", "trial_id"})
+        if options.get("trial_id") is not None:
+            model = model.trial(options["trial_id"])
         return evaluation.predict(model, ctx.data(call), options.get("threshold"))
     if name == "EVALUATE":
         rows = ctx.data(call, required=False)

@@ -216,11 +216,7 @@ def evaluate(
 
     https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-evaluate
     """
-    fitted = model.fitted
-    if trial is not None:
-        if not model.tuned or not isinstance(trial, int) or not 1 <= trial <= len(model.trials):
-            raise invalid_query(f"Invalid trial_id {trial}: the model has {len(model.trials)} trial(s)")
-        fitted = model.trials[trial - 1]
+    fitted = model.fitted if trial is None else model.trial(trial).fitted
     if frame is None:
         if threshold is not None:
             raise invalid_query("THRESHOLD needs a TABLE or query argument to evaluate on")

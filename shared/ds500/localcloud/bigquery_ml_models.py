@@ -25,6 +25,7 @@ and, for boosted trees, path attributions that add up exactly to the raw predict
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -274,6 +275,12 @@ class LocalModel:
     @property
     def tuned(self) -> bool:
         return len(self.trials) > 1
+
+    def trial(self, trial_id: Any) -> LocalModel:
+        """The model as trained in hyperparameter tuning trial ``trial_id`` (1-based), for ``trial_id =>``."""
+        if not self.tuned or not isinstance(trial_id, int) or not 1 <= trial_id <= len(self.trials):
+            raise invalid_query(f"Invalid trial_id {trial_id}: the model has {len(self.trials)} trial(s)")
+        return dataclasses.replace(self, optimal=trial_id - 1)
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Input rows -> the model's feature columns (TRANSFORM applied with its stored statistics)."""
