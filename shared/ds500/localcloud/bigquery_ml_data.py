@@ -160,6 +160,11 @@ def validate(base: pd.DataFrame, study: pd.DataFrame, options: dict[str, Any], f
         raise invalid_query(f"Invalid argument {unknown[0]} in the STRUCT of {function}")
     if function == "ML.VALIDATE_DATA_SKEW" and "num_histogram_buckets" in options:
         raise invalid_query(f"Invalid argument num_histogram_buckets in the STRUCT of {function}")
+    if options.get("enable_visualization_link"):  # the link needs a model registered with Vertex AI
+        raise invalid_query(
+            "enable_visualization_link = TRUE needs a model registered with Vertex AI "
+            "(MODEL_REGISTRY = 'VERTEX_AI'); the local stand-in registers none"
+        )
     categorical_metric = str(options.get("categorical_metric_type", "L_INFTY")).upper()
     if categorical_metric not in _METRICS:
         raise invalid_query(

@@ -14,13 +14,18 @@ BOOSTED_TREE_CLASSIFIER       ``HistGradientBoostingClassifier`` / ``...Regresso
 KMEANS                        ``KMeans`` (NUM_CLUSTERS, KMEANS_INIT_METHOD, STANDARDIZE_FEATURES)
 ============================  ==========================================================
 
-Options: https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm,
+Also applied: INPUT_LABEL_COLS, AUTO_CLASS_WEIGHTS, CLASS_WEIGHTS, DATA_SPLIT_*,
+ENABLE_GLOBAL_EXPLAIN, NUM_TRIALS with HPARAM_RANGE/HPARAM_CANDIDATES (seeded random
+search), DISTANCE_TYPE. Other options BigQuery ML knows for the model type (EARLY_STOP,
+OPTIMIZE_STRATEGY, CALCULATE_P_VALUES, WARM_START, BOOSTER_TYPE ...) are accepted but
+not emulated; an option it does not know is refused. The option pages:
+https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-glm,
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-boosted-tree,
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-kmeans.
-Explanations (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-explain-predict)
-are exact for linear models (weight times standardised value, baseline = intercept)
-and, for boosted trees, path attributions that add up exactly to the raw prediction
-(Saabas' method: the same additivity as Tree SHAP, not the same split of credit).
+Explanations are exact for linear models (weight times standardised value, baseline =
+the intercept) and, for boosted trees, path attributions that add up exactly to the raw
+prediction: Saabas' method, what BigQuery ML computes with APPROX_FEATURE_CONTRIB = TRUE
+(its default is Tree SHAP, the same additivity with another split of credit).
 """
 
 from __future__ import annotations
