@@ -67,6 +67,7 @@ def test_registry_entries_are_complete_and_checked() -> None:
         ("deprecated on 16 March 2026 and gone on March 16, 2027", [(2026, 3, 16), (2027, 3, 16)]),
         ("retired in Sept. 2024", [(2024, 9, None)]),
         ("the June 2026 guide and the October 2024 exam guide", []),
+        ("| October 2024 | 1.2 Building AI solutions | the Video Intelligence API |", []),
         ("no date here, only 2026", []),
     ],
 )

@@ -182,6 +182,8 @@ def dates_in(text: str) -> list[tuple[int, int, int | None]]:
             span = range(hit.start(), hit.end())
             if any(span.start < t.stop and t.start < span.stop for t in taken):
                 continue
+            if re.search(r"\|\s*$", text[: hit.start()]) and re.match(r"\s*\|", text[hit.end():]):
+                continue  # "| October 2024 |": a table cell that names a guide version, not an event
             taken.append(span)
             groups = hit.groupdict()
             month = int(groups["m"]) if groups.get("m") else _MONTHS[groups["mn"].lower()]
