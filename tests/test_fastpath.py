@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import socket
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from sklearn.preprocessing import MinMaxScaler
 
 from ds500 import churn_model, fixtures, serving
@@ -91,21 +90,18 @@ def test_other_pipelines_are_refused(frame: pd.DataFrame, fitted: Any) -> None:
         CompiledPipeline.from_pipeline(other)
 
 
-def test_service_falls_back_to_sklearn_with_the_same_answers(frame: pd.DataFrame, tmp_path: Path) -> None:
+def test_service_falls_back_to_sklearn_with_the_same_answers(frame: pd.DataFrame, fitted: Any) -> None:
     other = churn_model.build_pipeline().set_params(columns__numbers=MinMaxScaler())
-    other.fit(churn_model.prepare_features(frame.head(800)), churn_model.labels(frame.head(800)))
-    model_dir = churn_model.save_model_dir(other, tmp_path / "m", version="mm")
-    body = {"instances": records(frame.iloc[10:15])}
-    answers = {}
-    for inference in serving.INFERENCE_ENGINES:
-        app = serving.create_app(serving.ServiceConfig(str(model_dir), inference=inference))
-        client = TestClient(app)
-        assert client.get("/health").json()["inference"] == "sklearn"  # not compiled: another scaler
-        answers[inference] = client.post("/predict", json=body).json()["predictions"]
-    assert answers["compiled"] == answers["sklearn"]
-    assert answers["sklearn"] == churn_model.load_model_dir(model_dir).predict(frame.iloc[10:15])
+    other.fit(churn_model.prepare_features(frame.head(400)), churn_model.labels(frame.head(400)))
+    rows, log = frame.iloc[10:15], logging.getLogger("test-fastpath")
+    for pipeline, engine in ((other, "sklearn"), (fitted, "compiled")):  # another scaler is not compiled
+        model = churn_model.LoadedModel(pipeline, version="x", threshold=0.5)
+        score, name = serving._scorer(model, "compiled", log)
+        assert name == engine
+        np.testing.assert_allclose(score(records(rows)), model.predict_proba(rows), rtol=0, atol=1e-12)
+    assert serving._scorer(churn_model.LoadedModel(fitted, "x", 0.5), "sklearn", log)[1] == "sklearn"
     with pytest.raises(ValueError, match="inference must be one of"):
-        serving.ServiceConfig(str(model_dir), inference="onnx")
+        serving.ServiceConfig("unused", inference="onnx")
 
 
 def test_workers_share_a_socket_named_tcp() -> None:
