@@ -5,8 +5,9 @@ patterns, then fits the trend with auto.ARIMA (orders by AIC, with or without dr
 (https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create-time-series).
 The local approximation keeps the two steps that shape a forecast: STL removes the
 seasonality of the period DATA_FREQUENCY implies, and ARIMA orders with
-p + q <= 2 (d from a KPSS test, drift tried when d = 1) are compared by AIC; no
-holiday model, spike cleaning or step-change detection. ML.FORECAST columns:
+p + q <= 2 (d from a KPSS test; with drift when d = 1, then the best order also
+without) are compared by AIC; no holiday model, spike cleaning or step-change
+detection. ML.FORECAST columns:
 https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-forecast.
 """
 
@@ -132,18 +133,23 @@ def fit_series(options: dict[str, Any], frame: pd.DataFrame) -> Series:
             d = 1 if kpss(adjusted, nlags="auto")[1] < 0.05 else 0
         except (ValueError, OverflowError):
             d = 1
-        candidates = []
-        for p in range(3):
+        candidates: list[dict[str, Any]] = []
+
+        def attempt(order: tuple[int, int, int], drift: bool) -> None:
+            trend = "t" if drift else ("c" if order[1] == 0 else "n")
+            try:  # cov_type="none": no Hessian of the parameters (the forecast's errors do not need it)
+                result = ARIMA(adjusted, order=order, trend=trend).fit(cov_type="none")
+            except (ValueError, np.linalg.LinAlgError):
+                return
+            candidates.append({"order": order, "drift": drift, "fit": result})
+
+        for p in range(3):  # the orders with drift when the series is differenced ...
             for q in range(3 - p):
-                for drift in [False, True] if d == 1 else [False]:
-                    trend = "t" if drift else ("c" if d == 0 else "n")
-                    try:
-                        result = ARIMA(adjusted, order=(p, d, q), trend=trend).fit()
-                    except (ValueError, np.linalg.LinAlgError):
-                        continue
-                    candidates.append({"order": (p, d, q), "drift": drift, "fit": result})
-    if not candidates:
-        raise invalid_query("ARIMA_PLUS could not fit any ARIMA model to the series")
+                attempt((p, d, q), d == 1)
+        if not candidates:
+            raise invalid_query("ARIMA_PLUS could not fit any ARIMA model to the series")
+        if d == 1:  # ... then the best of them without drift
+            attempt(min(candidates, key=lambda c: c["fit"].aic)["order"], False)
     best = min(candidates, key=lambda c: c["fit"].aic)
     return Series(
         timestamp_col=stamp_col,
