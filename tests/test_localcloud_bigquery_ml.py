@@ -719,6 +719,12 @@ def test_validate_data_skew_and_drift_use_the_documented_statistics(wh: Warehous
                'JENSEN_SHANNON_DIVERGENCE' AS categorical_metric_type))""")
     assert list(drifted["metric"]) == ["JENSEN_SHANNON_DIVERGENCE", "JENSEN_SHANNON_DIVERGENCE"]
     assert drifted.set_index("input").loc["tenure", "is_anomaly"]
+    _fails(
+        wh,
+        "SELECT * FROM ML.VALIDATE_DATA_DRIFT((SELECT tenure FROM `p.d.customers` WHERE tenure < 0), "
+        "TABLE `p.d.customers`)",
+        "no rows",
+    )
     # lab 14 wrote 'L_INFINITY': BigQuery's name is L_INFTY
     _fails(
         wh,

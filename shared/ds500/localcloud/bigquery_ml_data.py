@@ -186,6 +186,9 @@ def validate(base: pd.DataFrame, study: pd.DataFrame, options: dict[str, Any], f
     bins = options.get("num_histogram_buckets", 10)
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 1000:
         raise invalid_query(f"Invalid value for num_histogram_buckets: {bins}; it must be in [1, 1000]")
+    for role, frame in (("base" if function.endswith("DRIFT") else "training", base), ("study", study)):
+        if frame.empty:
+            raise invalid_query(f"{function}: the {role} data has no rows to compute statistics on")
     per_column: dict[str, float] = {}
     for pair in options.get("thresholds") or []:
         if not isinstance(pair, list) or len(pair) != 2:
@@ -196,9 +199,16 @@ def validate(base: pd.DataFrame, study: pd.DataFrame, options: dict[str, Any], f
         if column not in base.columns:
             continue  # only columns present in both are compared, as documented
         numeric = pd.api.types.is_numeric_dtype(base[column]) and not pd.api.types.is_bool_dtype(base[column])
+        if numeric and (base[column].isna().all() or study[column].isna().all()):
+            continue  # no statistics for a column without values
         if numeric:
             metric = "JENSEN_SHANNON_DIVERGENCE"
-            value = drift.js_divergence(base[column].astype(float), study[column].astype(float), bins=bins)
+            try:
+                value = drift.js_divergence(
+                    base[column].astype(float), study[column].astype(float), bins=bins
+                )
+            except (TypeError, ValueError):
+                continue  # a type mismatch: the documented behaviour leaves the feature out of the report
             limit = per_column.get(column, numerical_default)
         else:
             metric = categorical_metric
