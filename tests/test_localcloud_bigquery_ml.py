@@ -180,6 +180,12 @@ def test_create_model_refuses_bad_options_with_bigquery_wording(wh: Warehouse) -
             query=wh.query,
             store=wh.store,
         )
+    _fails(
+        wh,
+        "CREATE OR REPLACE MODEL d.bad OPTIONS (MODEL_TYPE = 'LINEAR_REG', INPUT_LABEL_COLS = ['contract']) "
+        "AS SELECT tenure, contract FROM `p.d.customers`",
+        "must be numeric",
+    )
     _fails(wh, "SELECT * FROM ML.DETECT_ANOMALIES(MODEL d.logreg, TABLE d.customers)", "Function not found")
 
 

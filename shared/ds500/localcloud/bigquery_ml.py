@@ -497,7 +497,11 @@ def _create_model(sql: str, ctx: _Context) -> MLRewrite:
             f"supports {', '.join(sorted(MODEL_TYPES))} (see {DOCS})"
         )
     options = {**statement.options, "MODEL_TYPE": model_type}
-    model = fit_model(full, model_type, options, ctx.run(statement.query), statement.transform)
+    frame = ctx.run(statement.query)
+    try:
+        model = fit_model(full, model_type, options, frame, statement.transform)
+    except (ValueError, ArithmeticError) as error:  # what the data made the local fit refuse
+        raise invalid_query(f"Training {model_type} on the query's rows failed locally: {error}") from error
     _save(model, ctx.store)
     return done
 
@@ -553,7 +557,10 @@ def _rewrite(sql: str, ctx: _Context) -> MLRewrite:
     pieces, cursor = [], 0
     for i, call in enumerate(calls, start=1):
         name = f"_ml_result_{i}"
-        tables[name] = _call(call, ctx)
+        try:
+            tables[name] = _call(call, ctx)
+        except (ValueError, ArithmeticError) as error:  # what the input rows made the computation refuse
+            raise invalid_query(f"Invalid table-valued function ML.{call.function}: {error}") from error
         pieces.extend([sql[cursor : call.start], name])
         cursor = call.end
     pieces.append(sql[cursor:])

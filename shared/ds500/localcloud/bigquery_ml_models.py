@@ -440,6 +440,13 @@ def fit_model(
     encoder.fit(features_frame.iloc[train][features])
     x_all = encoder.matrix(features_frame[features])
     y_all = features_frame[label].to_numpy() if label else None
+    if model_type in REGRESSORS and not (
+        pd.api.types.is_numeric_dtype(features_frame[label])
+        and not pd.api.types.is_bool_dtype(features_frame[label])
+    ):
+        raise invalid_query(
+            f"Label column {label} must be numeric for model type {model_type} (use a classifier)"
+        )
     if model_type in CLASSIFIERS and features_frame[label].nunique() < 2:
         raise invalid_query(f"Classification model requires at least 2 unique labels; {label} has 1")
     trial_params = _trials(model_type, options)
