@@ -108,7 +108,7 @@ TWO_BRANCHES = re.compile(
 
 #: Labs whose BigQuery cells still keep their RUN_ON_GCP guard (the stand-in serves BigQuery
 #: now; each lab leaves this set when its cells are converted).
-BIGQUERY_PENDING = {"14", "16"}
+BIGQUERY_PENDING = {"16"}
 
 
 def test_cloud_cells_have_one_code_path(solution_path) -> None:
