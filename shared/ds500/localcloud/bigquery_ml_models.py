@@ -31,6 +31,7 @@ prediction: Saabas' method, what BigQuery ML computes with APPROX_FEATURE_CONTRI
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -321,14 +322,20 @@ def _estimator(model_type: str, params: dict[str, Any], n_rows: int, labels: np.
         # BigQuery ML minimises mean loss + L1|w| + L2|w|^2; scikit-learn C * sum loss + penalty
         strength = l1 + l2
         c_value = np.inf if strength == 0 else 1.0 / (2.0 * n_rows * strength)
-        weights = _class_weights(params)
+        ratio = l1 / strength if strength else 0.0
+        if inspect.signature(LogisticRegression).parameters["penalty"].default == "deprecated":
+            penalty: dict[str, Any] = {"C": c_value, "l1_ratio": ratio}  # scikit-learn >= 1.8
+        elif strength == 0:  # scikit-learn < 1.8 (Colab): the penalty is named
+            penalty = {"penalty": None}
+        else:
+            name = "l2" if ratio == 0 else "l1" if ratio == 1 else "elasticnet"
+            penalty = {"penalty": name, "C": c_value, **({"l1_ratio": ratio} if name == "elasticnet" else {})}
         return LogisticRegression(
-            C=c_value,
-            l1_ratio=(l1 / strength if strength else 0.0),
             solver="saga" if l1 else "newton-cg",  # lbfgs took 40+ iterations on one-hot columns
             max_iter=200,
-            class_weight=weights,
+            class_weight=_class_weights(params),
             random_state=SEED,
+            **penalty,
         )
     if model_type == "LINEAR_REG":
         from sklearn.linear_model import ElasticNet, LinearRegression, Ridge
