@@ -106,22 +106,12 @@ TWO_BRANCHES = re.compile(
 )
 
 
-#: Labs whose BigQuery cells still keep their RUN_ON_GCP guard (the stand-in serves BigQuery
-#: now; each lab leaves this set when its cells are converted).
-BIGQUERY_PENDING = {"16"}
-
-
 def test_cloud_cells_have_one_code_path(solution_path) -> None:
     nb = read(solution_path)
-    pending = solution_path.name[:2] in BIGQUERY_PENDING
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        if "bigquery" in tags(cell) and pending:
-            assert "gcp" in tags(cell) and re.search(r"RUN_ON_GCP|\.dry_run\b", cell.source), (
-                f"bigquery cell {cell.id} must be tagged gcp and guarded by RUN_ON_GCP"
-            )
-        elif "gcp" in tags(cell):
+        if "gcp" in tags(cell):
             assert not TWO_BRANCHES.search(cell.source) and "show_sql" not in cell.source, (
                 f"gcp cell {cell.id} keeps a second (dry-run) branch: call the SDK once; offline "
                 "ctx.cloud() points it at the local stand-in"
