@@ -1,4 +1,4 @@
-"""Cloud helpers: real SDK objects as dry runs, with the offline guard on (proof of no network)."""
+"""Cloud helpers: contexts, clients and SDK objects as plain dicts, with the offline guard on (no network)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from ds500.cloud import CloudContext, CloudSetupError
 pytest.importorskip("google.cloud.aiplatform")
 pytest.importorskip("google.cloud.bigquery")
 
-HEADER = "DRY RUN — nothing was sent to Google Cloud"
 
 
 @pytest.fixture(autouse=True)
@@ -185,17 +184,14 @@ def test_validators_accept_real_names() -> None:
         assert cloud.validate_project_id(project) == project
 
 
-# -- real SDK objects as dry runs -----------------------------------------------------
-def test_custom_job_dry_run(ctx: CloudContext, capsys: pytest.CaptureFixture[str]) -> None:
+# -- real SDK objects as plain dicts --------------------------------------------------
+def test_custom_job_spec(ctx: CloudContext) -> None:
     start = time.perf_counter()
-    data = cloud.show_dry_run(_custom_job(), "CustomJob on a TPU v5e slice")
+    data = cloud.spec(_custom_job())
     assert time.perf_counter() - start < 2
     pool = data["jobSpec"]["workerPoolSpecs"][0]
     assert data["displayName"] == "ds500-train"
     assert pool["machineSpec"] == {"machineType": "ct5lp-hightpu-4t", "tpuTopology": "2x2"}
-    out = capsys.readouterr().out
-    assert out.startswith(f"{HEADER}: CustomJob on a TPU v5e slice\n")
-    assert '"machineType": "ct5lp-hightpu-4t"' in out
 
 
 def test_custom_training_job_dry_run(ctx: CloudContext, tmp_path: Path) -> None:
@@ -217,13 +213,12 @@ def test_custom_training_job_dry_run(ctx: CloudContext, tmp_path: Path) -> None:
     assert "credentials" not in data and "api_client" not in data
 
 
-def test_bigquery_query_job_config_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bigquery_query_job_config_spec() -> None:
     from google.cloud import bigquery
 
     config = bigquery.QueryJobConfig(dry_run=True, labels={"lab": "ds500"})
-    data = cloud.show_dry_run(config, "query config")
+    data = cloud.spec(config)
     assert data["dryRun"] is True and data["labels"] == {"lab": "ds500"}
-    assert HEADER in capsys.readouterr().out
 
 
 def test_bigquery_client_constructs_offline(ctx: CloudContext) -> None:
@@ -261,55 +256,3 @@ def test_spec_supported_types() -> None:
 def test_spec_rejects_unknown_types(bad: object) -> None:
     with pytest.raises(TypeError, match="cannot turn"):
         cloud.spec(bad)
-
-
-# -- display ------------------------------------------------------------------------
-def test_show_dry_run_truncates_long_specs(capsys: pytest.CaptureFixture[str]) -> None:
-    big = {f"key{i:04d}": "x" * 50 for i in range(500)}
-    data = cloud.show_dry_run(big, "big", max_chars=1000)
-    assert data is big
-    out = capsys.readouterr().out
-    assert "more characters not shown" in out and len(out) < 1500
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"title": ""}, "title"),
-        ({"title": None}, "title"),
-        ({"title": "t", "max_chars": 10}, "max_chars"),
-        ({"title": "t", "max_chars": True}, "max_chars"),
-    ],
-)
-def test_show_dry_run_bad_input(kwargs: dict[str, Any], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        cloud.show_dry_run({"a": 1}, **kwargs)
-
-
-def test_show_sql_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cloud.show_sql("SELECT 1 AS one\n", "a trivial query") is None
-    out = capsys.readouterr().out
-    assert out == f"{HEADER}: a trivial query\nSELECT 1 AS one\n"
-
-
-@pytest.mark.parametrize(
-    ("sql", "title", "error"),
-    [("", "t", ValueError), ("   ", "t", ValueError), (None, "t", TypeError), ("SELECT 1", "", ValueError)],
-)
-def test_show_sql_bad_input(sql: Any, title: Any, error: type[Exception]) -> None:
-    with pytest.raises(error):
-        cloud.show_sql(sql, title)
-
-
-def test_notebook_display_uses_markdown(monkeypatch: pytest.MonkeyPatch) -> None:
-    shown: list[str] = []
-    monkeypatch.setattr(cloud, "_in_notebook", lambda: True)
-    monkeypatch.setattr(cloud, "_display_markdown", shown.append)
-    cloud.show_sql("SELECT 1", "q")
-    cloud.show_dry_run({"b": 1, "a": 2}, "d")
-    assert shown[0] == f"**{HEADER}: q**\n\n```sql\nSELECT 1\n```"
-    assert shown[1].startswith(f'**{HEADER}: d**\n\n```json\n{{\n  "a": 2')
-
-
-def test_not_a_notebook_outside_ipython() -> None:
-    assert cloud._in_notebook() is False

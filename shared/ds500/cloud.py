@@ -16,7 +16,6 @@ Nothing here imports ``google.cloud.aiplatform`` or ``bigquery`` at import time
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -30,15 +29,12 @@ __all__ = [
     "LOCAL_PROJECT",
     "bigquery_client",
     "context",
-    "show_dry_run",
-    "show_sql",
     "spec",
     "validate_project_id",
     "validate_region",
 ]
 
 LOCAL_PROJECT = "ds500-local"
-_MAX_JSON_CHARS = 6000
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _GCP_EXTRA = 'pip install "ds500[gcp]"'
@@ -431,7 +427,7 @@ def bigquery_client(ctx: CloudContext, *, location: str | None = None) -> Any:
     return ctx.bigquery_client(location)
 
 
-# -- dry-run display ----------------------------------------------------------------
+# -- SDK objects as plain dicts --------------------------------------------------------
 def _message_to_dict(message: Any) -> dict[str, Any]:
     from google.protobuf import json_format
 
@@ -543,87 +539,3 @@ def spec(obj: Any) -> dict[str, Any]:
         "pass a dict, a protobuf / proto-plus message, an aiplatform resource, or an object "
         "with to_api_repr() or to_dict()"
     )
-
-
-def _check_title(title: Any) -> str:
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError(f"title must be a short non-empty string, got {title!r}")
-    return title.strip()
-
-
-def _in_notebook() -> bool:
-    """True inside a Jupyter/Colab kernel (where Markdown renders), without importing IPython."""
-    if "IPython" not in sys.modules:
-        return False
-    shell = sys.modules["IPython"].get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _display_markdown(text: str) -> None:
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
-
-
-def show_dry_run(obj: Any, title: str, *, max_chars: int = _MAX_JSON_CHARS) -> dict[str, Any]:
-    """Show what the SDK would send, and make clear that nothing was sent.
-
-    Prints (or, in a notebook, renders as Markdown) the line
-    ``DRY RUN — nothing was sent to Google Cloud: <title>`` and the JSON of
-    :func:`spec` (sorted keys, indent 2), cut at ``max_chars`` with a note.
-
-    Args:
-        obj: anything :func:`spec` accepts.
-        title: what the object is, e.g. ``"CustomJob on one n1-standard-4"``.
-        max_chars: the longest JSON text to show (the returned dict is complete).
-
-    Returns:
-        The dict from :func:`spec`, for checks and further use.
-
-    Raises:
-        ValueError: if ``title`` is empty or ``max_chars`` is not a positive int.
-        TypeError: if :func:`spec` does not support ``obj``.
-    """
-    title = _check_title(title)
-    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 100:
-        raise ValueError(f"max_chars must be an int of at least 100, got {max_chars!r}")
-    data = spec(obj)
-    text = json.dumps(data, sort_keys=True, indent=2, default=str, ensure_ascii=False)
-    if len(text) > max_chars:
-        cut = len(text) - max_chars
-        text = text[:max_chars] + f"\n… ({cut} more characters not shown; the returned dict is complete)"
-    header = f"DRY RUN — nothing was sent to Google Cloud: {title}"
-    if _in_notebook():
-        _display_markdown(f"**{header}**\n\n```json\n{text}\n```")
-    else:
-        print(header)
-        print(text)
-    return data
-
-
-def show_sql(sql: str, title: str) -> None:
-    """Show a SQL statement as a dry run (a ```sql block in a notebook, printed otherwise).
-
-    Why: BigQuery ML labs write ``CREATE MODEL`` / ``ML.EVALUATE`` statements that
-    only run with ``RUN_ON_GCP = True``; offline the student still reads them.
-
-    Args:
-        sql: the statement.
-        title: what it does, e.g. ``"Train a logistic regression with BigQuery ML"``.
-
-    Raises:
-        TypeError: if ``sql`` is not a string.
-        ValueError: if ``sql`` or ``title`` is empty.
-    """
-    if not isinstance(sql, str):
-        raise TypeError(f"sql must be a string, got {type(sql).__name__}")
-    if not sql.strip():
-        raise ValueError("sql is empty: pass the SQL statement to show")
-    title = _check_title(title)
-    header = f"DRY RUN — nothing was sent to Google Cloud: {title}"
-    body = sql.strip()
-    if _in_notebook():
-        _display_markdown(f"**{header}**\n\n```sql\n{body}\n```")
-    else:
-        print(header)
-        print(body)
