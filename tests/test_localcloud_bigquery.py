@@ -331,3 +331,61 @@ def test_type_helpers_reject_bad_input() -> None:
         )
         == 'STRUCT("label" BOOLEAN)[]'
     )
+
+
+# the rows of lab 02's dialect table: GoogleSQL meaning, whatever DuckDB would do with the text
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT ROUND(LOG(100), 4) AS v", 4.6052),  # natural log in BigQuery, base 10 in DuckDB
+        ("SELECT SAFE_DIVIDE(1, 0) AS v", None),  # no SAFE_DIVIDE in DuckDB
+        ("SELECT CAST(1 AS FLOAT64) AS v", 1.0),  # no FLOAT64 type in DuckDB
+        ("SELECT IF(COUNTIF(x > 1) = 2, 'y', 'n') AS v FROM UNNEST([1, 2, 3]) AS x", "y"),
+    ],
+)
+def test_lab02_dialect_rows_run_with_googlesql_meaning(client, sql: str, expected) -> None:
+    value = rows(client, sql)["v"].iloc[0]
+    assert (pd.isna(value) and expected is None) or value == expected
+
+
+def test_lab02_dialect_rows_table_path_and_except(client, dataset: str) -> None:
+    sql = f"SELECT * EXCEPT (name, seen_local, seen_utc, day) FROM `{dataset}.events` ORDER BY id"
+    got = rows(client, sql)
+    assert list(got.columns) == ["id", "score", "active"]
+
+
+def test_bigquery_ml_statements_go_through_the_hook(client, dataset: str) -> None:
+    client.query(f"""CREATE OR REPLACE MODEL `{dataset}.m`
+        OPTIONS (MODEL_TYPE = 'LOGISTIC_REG', INPUT_LABEL_COLS = ['active']) AS
+        SELECT score, active FROM `{dataset}.events`""").result()
+    job = client.query(
+        f"SELECT * FROM ML.PREDICT(MODEL `{dataset}.m`, (SELECT id, score FROM `{dataset}.events`))"
+    )
+    got = job.to_arrow().to_pandas()
+    assert {"id", "predicted_active", "predicted_active_probs"} <= set(got.columns) and len(got) == 3
+    with pytest.raises(exceptions.NotFound):
+        client.query(
+            f"SELECT * FROM ML.PREDICT(MODEL `{dataset}.m`, (SELECT score FROM `{dataset}.nope`))"
+        ).result()
+
+
+def test_lab05_old_bug_naive_feature_times_fail_in_point_in_time_join(client, dataset: str) -> None:
+    """Naive feature times (DATETIME) against TIMESTAMP cut-offs: BigQuery refuses, so does the stand-in."""
+    features = pd.DataFrame(
+        {
+            "entity_id": ["a", "a"],
+            "f": [1.0, 2.0],
+            "feature_timestamp": pd.to_datetime(["2026-01-01", "2026-01-08"]).astype("datetime64[ns]"),
+        }
+    )
+    cutoffs = pd.DataFrame({"entity_id": ["a"], "time": pd.to_datetime(["2026-01-05"]).tz_localize("UTC")})
+    client.load_table_from_dataframe(features, f"{dataset}.features").result()
+    client.load_table_from_dataframe(cutoffs, f"{dataset}.cutoffs").result()
+    sql = f"""SELECT * FROM ML.ENTITY_FEATURES_AT_TIME(TABLE `{dataset}.features`,
+        (SELECT entity_id, time FROM `{dataset}.cutoffs`), num_rows => 1)"""
+    with pytest.raises(exceptions.BadRequest):
+        client.query(sql).result()
+    features["feature_timestamp"] = features["feature_timestamp"].dt.tz_localize("UTC")  # the fix in lab 05
+    config = bigquery.LoadJobConfig(write_disposition="WRITE_TRUNCATE")
+    client.load_table_from_dataframe(features, f"{dataset}.features", job_config=config).result()
+    assert rows(client, sql)["f"].tolist() == [1.0]
