@@ -26,7 +26,8 @@ def test_bank_loads_and_is_complete(lab: int) -> None:
     for q in questions:
         assert q.lab == lab
         assert q.id.startswith(f"{lab:02d}-")
-        assert set(q.sections) == set(examguide.VERSIONS)
+        # every guide version, or none for a question about studying (lab 00's study-plan questions)
+        assert set(q.sections) == set(examguide.VERSIONS) or (not q.sections and "study-plan" in q.tags)
         for version, ids in q.sections.items():
             assert set(ids) <= set(examguide.load(version).subsection_ids())
         assert q.reference_url.startswith("https://")
@@ -483,3 +484,17 @@ def test_show_questions_hides_ids_for_the_mock(bank: Path, capsys: pytest.Captur
     assert "my_answers = {1: ..., 2: ...}" in out
     with pytest.raises(ValueError, match="Python name"):
         quiz.show_questions(questions, "Mock", variable="my answers")
+
+
+def test_a_study_question_has_no_exam_section_and_counts_nowhere(tmp_path: Path) -> None:
+    (tmp_path / "00_start.yaml").write_text(yaml.safe_dump({"lab": 0, "questions": [{
+        "id": "00-01", "kind": "single", "sections": {}, "tags": ["study-plan"],
+        "question": "How long is the exam?",
+        "options": [{"key": k, "text": f"{n} hours", "correct": n == 2, "why": f"it lasts two hours, not {n}"}
+                    for k, n in zip("ABCD", (1, 2, 3, 4), strict=True)],
+        "reference": {"title": "Exam", "url": "https://cloud.google.com/learn/certification"},
+    }]}))
+    (question,) = quiz.load(0, directory=tmp_path)
+    assert question.sections == {}
+    assert sum(examguide.question_counts([question], "2026-06").values()) == 0
+

@@ -372,7 +372,7 @@ def question_counts(questions: Iterable[Any], version: str = DEFAULT_VERSION) ->
     """
     counts = dict.fromkeys(load(version).subsection_ids(), 0)
     for question in questions:
-        for sub_id in question.sections[version]:
+        for sub_id in question.sections.get(version, ()):
             counts[sub_id] += 1
     return counts
 

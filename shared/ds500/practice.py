@@ -281,7 +281,7 @@ def labs_by_subsection(version: str = MOCK_VERSION, *, directory: Any = None) ->
     for q in quiz.all_questions(directory=directory):
         if q.lab == PRACTICE_LAB:
             continue
-        for sub in q.sections[version]:
+        for sub in q.sections.get(version, ()):
             counts.setdefault(sub, Counter())[q.lab] += 1
     return {sub: tuple(lab for lab, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
             for sub, c in counts.items()}

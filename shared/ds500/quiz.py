@@ -23,7 +23,7 @@ The YAML schema (one file per lab, named like the notebook)::
     questions:
       - id: "01-01"             # NN-KK, unique across the bank
         kind: single            # single | multiple
-        sections: {"2024-10": ["1.1"], "2026-06": ["1.1"]}
+        sections: {"2024-10": ["1.1"], "2026-06": ["1.1"]}  # {} for a question about studying, not the exam
         question: scenario text
         options:
           - {key: A, text: "...", correct: false, why: "..."}
@@ -233,6 +233,8 @@ def _parse_sections(raw: Any, where: str, *, every_version: bool = True) -> dict
     June 2026 topic is then never drawn into an October 2024 mock)."""
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: 'sections' must map guide versions to subsection ids")
+    if every_version and not raw:
+        return {}  # a lab question about studying or the course itself: no exam-guide topic
     unknown = set(raw) - set(examguide.VERSIONS)
     if unknown:
         raise ValueError(
