@@ -177,7 +177,8 @@ def _validate_view(call: Call, body: dict[str, Any]) -> None:
 
 
 def _record_sync(store: Any, view: str) -> str:
-    """Store one finished sync of ``view``; it copies nothing (the BigQuery source is not local)."""
+    """Store one finished sync of ``view``; it copies nothing (the online store does not read the
+    stand-in's BigQuery tables)."""
     name = f"{view}/featureViewSyncs/{store.new_id()}"
     started = now()
     store.put(
@@ -187,8 +188,8 @@ def _record_sync(store: Any, view: str) -> str:
             "runTime": {"startTime": started, "endTime": now()},
             "finalStatus": {
                 "code": 0,
-                "message": "simulated by the local stand-in: the source is a BigQuery table "
-                "and BigQuery is not local, so no rows were copied into the online store",
+                "message": "simulated by the local stand-in: the online store does not read "
+                "the stand-in's BigQuery tables, so no rows were copied into it",
             },
             "syncSummary": {"rowSynced": "0", "totalSlot": "0"},
         },
