@@ -68,7 +68,7 @@ BUILTINS = """\
 import builtins
 builtins.print = lambda *args, **kwargs: None
 builtins.AssertionError = Exception
-max = lambda *args: 1.0"""
+sorted = lambda *args, **kwargs: []"""
 
 HIDDEN_ERRORS = "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"
 
@@ -128,7 +128,7 @@ def test_patched_or_shadowed_builtins_score_zero(graded) -> None:
     assert _passed(rows) == [True, True, True, True, False]
     for text in ("builtins.print was replaced", "builtins.AssertionError was replaced"):
         assert text in rows[4].message
-    assert "imports builtins" in rows[4].review and "rebinds `max`, which a check uses" in rows[4].review
+    assert "imports builtins" in rows[4].review and "rebinds `sorted`, which a check uses" in rows[4].review
 
 
 def test_hidden_errors_leave_no_receipt_and_score_zero(graded) -> None:
