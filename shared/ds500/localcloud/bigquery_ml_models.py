@@ -77,6 +77,23 @@ _COMMON = {
     "MIN_REL_PROGRESS",
     "CATEGORY_ENCODING_METHOD",
 }
+
+_BOOSTED_TREE = {
+    "LEARN_RATE",
+    "MAX_TREE_DEPTH",
+    "SUBSAMPLE",
+    "L1_REG",
+    "L2_REG",
+    "MIN_SPLIT_LOSS",
+    "BOOSTER_TYPE",
+    "TREE_METHOD",
+    "MIN_TREE_CHILD_WEIGHT",
+    "COLSAMPLE_BYTREE",
+    "NUM_PARALLEL_TREE",
+    "DART_NORMALIZE_TYPE",
+}
+"""The options both boosted-tree model types take."""
+
 OPTIONS = {
     "LOGISTIC_REG": _COMMON
     | {
@@ -104,38 +121,8 @@ OPTIONS = {
         "FIT_INTERCEPT",
         "WARM_START",
     },
-    "BOOSTED_TREE_CLASSIFIER": _COMMON
-    | {
-        "AUTO_CLASS_WEIGHTS",
-        "CLASS_WEIGHTS",
-        "LEARN_RATE",
-        "MAX_TREE_DEPTH",
-        "SUBSAMPLE",
-        "L1_REG",
-        "L2_REG",
-        "MIN_SPLIT_LOSS",
-        "BOOSTER_TYPE",
-        "TREE_METHOD",
-        "MIN_TREE_CHILD_WEIGHT",
-        "COLSAMPLE_BYTREE",
-        "NUM_PARALLEL_TREE",
-        "DART_NORMALIZE_TYPE",
-    },
-    "BOOSTED_TREE_REGRESSOR": _COMMON
-    | {
-        "LEARN_RATE",
-        "MAX_TREE_DEPTH",
-        "SUBSAMPLE",
-        "L1_REG",
-        "L2_REG",
-        "MIN_SPLIT_LOSS",
-        "BOOSTER_TYPE",
-        "TREE_METHOD",
-        "MIN_TREE_CHILD_WEIGHT",
-        "COLSAMPLE_BYTREE",
-        "NUM_PARALLEL_TREE",
-        "DART_NORMALIZE_TYPE",
-    },
+    "BOOSTED_TREE_CLASSIFIER": _COMMON | _BOOSTED_TREE | {"AUTO_CLASS_WEIGHTS", "CLASS_WEIGHTS"},
+    "BOOSTED_TREE_REGRESSOR": _COMMON | _BOOSTED_TREE,
     "KMEANS": _COMMON
     | {
         "NUM_CLUSTERS",
