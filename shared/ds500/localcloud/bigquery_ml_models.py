@@ -78,6 +78,19 @@ _COMMON = {
     "CATEGORY_ENCODING_METHOD",
 }
 
+_LINEAR = {
+    "L1_REG",
+    "L2_REG",
+    "OPTIMIZE_STRATEGY",
+    "LEARN_RATE_STRATEGY",
+    "LEARN_RATE",
+    "LS_INIT_LEARN_RATE",
+    "CALCULATE_P_VALUES",
+    "FIT_INTERCEPT",
+    "WARM_START",
+}
+"""The options both linear model types take."""
+
 _BOOSTED_TREE = {
     "LEARN_RATE",
     "MAX_TREE_DEPTH",
@@ -95,32 +108,8 @@ _BOOSTED_TREE = {
 """The options both boosted-tree model types take."""
 
 OPTIONS = {
-    "LOGISTIC_REG": _COMMON
-    | {
-        "AUTO_CLASS_WEIGHTS",
-        "CLASS_WEIGHTS",
-        "L1_REG",
-        "L2_REG",
-        "OPTIMIZE_STRATEGY",
-        "LEARN_RATE_STRATEGY",
-        "LEARN_RATE",
-        "LS_INIT_LEARN_RATE",
-        "CALCULATE_P_VALUES",
-        "FIT_INTERCEPT",
-        "WARM_START",
-    },
-    "LINEAR_REG": _COMMON
-    | {
-        "L1_REG",
-        "L2_REG",
-        "OPTIMIZE_STRATEGY",
-        "LEARN_RATE_STRATEGY",
-        "LEARN_RATE",
-        "LS_INIT_LEARN_RATE",
-        "CALCULATE_P_VALUES",
-        "FIT_INTERCEPT",
-        "WARM_START",
-    },
+    "LOGISTIC_REG": _COMMON | _LINEAR | {"AUTO_CLASS_WEIGHTS", "CLASS_WEIGHTS"},
+    "LINEAR_REG": _COMMON | _LINEAR,
     "BOOSTED_TREE_CLASSIFIER": _COMMON | _BOOSTED_TREE | {"AUTO_CLASS_WEIGHTS", "CLASS_WEIGHTS"},
     "BOOSTED_TREE_REGRESSOR": _COMMON | _BOOSTED_TREE,
     "KMEANS": _COMMON
