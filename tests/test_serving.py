@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,23 @@ def test_model_dir_round_trip(model_dir: Path, frame: pd.DataFrame) -> None:
     assert len(preds) == 5 and all(0 <= p["churn_probability"] <= 1 for p in preds)
     with pytest.raises(FileNotFoundError, match="model.skops"):
         churn_model.load_model_dir(model_dir.parent / "nowhere")
+
+
+def test_loading_a_model_does_not_import_torch(model_dir: Path) -> None:
+    """A serving worker or a pipeline step that loads the model starts without torch (1-10 s)."""
+    script = (
+        "import sys; from ds500 import churn_model; "
+        f"model = churn_model.load_model_dir({str(model_dir)!r}); "
+        "import skops.io._trusted_types as t; "
+        "print('torch' in sys.modules, len(t.SKLEARN_ESTIMATOR_TYPE_NAMES))"
+    )
+    plain = "import skops.io._trusted_types as t; print(len(t.SKLEARN_ESTIMATOR_TYPE_NAMES))"  # torch and all
+
+    def run(code: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return done.stdout.split()
+
+    assert run(script) == ["False", *run(plain)]  # no torch, and the same list of trusted types
 
 
 def test_batch_predict_matches_the_model(model_dir: Path, frame: pd.DataFrame, tmp_path: Path) -> None:

@@ -28,14 +28,18 @@ Example::
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - pandas and sklearn are imported lazily
+    from types import ModuleType
+
     import pandas as pd
 
 __all__ = [
@@ -353,6 +357,39 @@ class LoadedModel:
         return postprocess(self.predict_proba(frame), self.threshold if threshold is None else threshold)
 
 
+class _SkipTorchShim(importlib.abc.MetaPathFinder):
+    """Refuse scikit-learn's torch shim, ``sklearn.externals.array_api_compat.torch``, only."""
+
+    NAME = "sklearn.externals.array_api_compat.torch"
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname == self.NAME:
+            raise ImportError(f"{self.NAME} is skipped while skops.io lists scikit-learn's estimators")
+        return None
+
+
+def _skops_io() -> ModuleType:
+    """Import ``skops.io`` without importing torch.
+
+    Why: importing ``skops.io`` lists scikit-learn's estimators with ``all_estimators()``, which
+    imports every scikit-learn package on its way, and scikit-learn's array-API shim for torch
+    imports torch itself: 1-2 s on a quiet 2-core machine and up to 10 s under load, paid by every
+    serving worker and every pipeline step, for a model that never touches torch. The walk skips a
+    package that fails to import, so the shim alone is refused for the length of this import (torch
+    itself stays importable from other threads); the list of trusted types is the same either way.
+    """
+    if "skops.io" not in sys.modules and "torch" not in sys.modules:
+        shim = _SkipTorchShim()
+        sys.meta_path.insert(0, shim)
+        try:
+            import skops.io
+        finally:
+            sys.meta_path.remove(shim)
+    import skops.io
+
+    return skops.io
+
+
 def save_model_dir(
     pipeline: Any,
     directory: str | Path,
@@ -375,8 +412,8 @@ def save_model_dir(
         The directory as a ``Path``.
     """
     import sklearn
-    import skops.io
 
+    skops_io = _skops_io()
     postprocess([], threshold)  # validates the threshold
     if not isinstance(version, str) or not version.strip():
         raise ValueError(f"version must be a non-empty string, got {version!r}")
@@ -386,7 +423,7 @@ def save_model_dir(
         )
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    skops.io.dump(pipeline, folder / MODEL_FILE)
+    skops_io.dump(pipeline, folder / MODEL_FILE)
     meta = {
         "version": version.strip(),
         "threshold": float(threshold),
@@ -415,8 +452,7 @@ def load_model_dir(directory: str | Path) -> LoadedModel:
         FileNotFoundError: if the folder or one of its two files is missing.
         ValueError: if ``model.json`` is not valid or the file holds untrusted types.
     """
-    import skops.io
-
+    skops_io = _skops_io()
     folder = Path(directory)
     for name in (MODEL_FILE, METADATA_FILE):
         if not (folder / name).is_file():
@@ -429,11 +465,11 @@ def load_model_dir(directory: str | Path) -> LoadedModel:
         version, threshold = str(meta["version"]), float(meta["threshold"])
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{folder / METADATA_FILE} is not a valid model description: {error}") from error
-    found = skops.io.get_untrusted_types(file=folder / MODEL_FILE)
+    found = skops_io.get_untrusted_types(file=folder / MODEL_FILE)
     untrusted = [name for name in found if name not in SKLEARN_INTERNAL_TYPES]
     if untrusted:
         raise ValueError(f"{folder / MODEL_FILE} holds types outside the allow-list: {untrusted}")
-    pipeline = skops.io.load(folder / MODEL_FILE, trusted=list(found))
+    pipeline = skops_io.load(folder / MODEL_FILE, trusted=list(found))
     return LoadedModel(pipeline=pipeline, version=version, threshold=threshold, metadata=meta)
 
 

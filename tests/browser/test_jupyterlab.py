@@ -67,8 +67,24 @@ class JupyterServer:
     root: Path
 
     def lab_url(self, relative: str) -> str:
-        """The URL that opens ``relative`` (a path under the notebook folder) in JupyterLab."""
-        return f"{self.url}/lab/tree/{relative}?token={self.token}"
+        """The URL that opens ``relative`` (a path under the notebook folder) in JupyterLab.
+
+        Each notebook gets a workspace of its own, so JupyterLab does not restore the earlier
+        tests' notebooks in hidden tabs and reconnect to their kernels while this one runs.
+        """
+        workspace = re.sub(r"\W+", "-", relative)
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{relative}?token={self.token}"
+
+    def shut_down_kernels(self) -> None:
+        """Shut down every kernel the tests started (closing a page leaves its kernel running)."""
+        headers = {"Authorization": f"token {self.token}"}
+        listing = urllib.request.Request(f"{self.url}/api/sessions", headers=headers)
+        with urllib.request.urlopen(listing) as reply:
+            sessions = json.load(reply)
+        for session in sessions:
+            request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}", headers=headers,
+                                             method="DELETE")
+            urllib.request.urlopen(request).close()
 
 
 def _free_port() -> int:
@@ -133,6 +149,14 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(autouse=True)
+def _one_kernel_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, shut its kernel down: on two cores, idle kernels and services slow the next one."""
+    yield
+    if "jupyter_server" in request.fixturenames:
+        request.getfixturevalue("jupyter_server").shut_down_kernels()
 
 
 @pytest.fixture(scope="session")
@@ -203,6 +227,18 @@ def _kernel_dialog(page: Any) -> bool:
     return page.locator(".jp-Dialog").filter(has_text=re.compile("Select Kernel", re.I)).count() > 0
 
 
+def _restart_and_run_all(page: Any) -> None:
+    """Kernel > Restart Kernel and Run All Cells, confirmed.
+
+    Seen twice on a loaded machine: the cells stay queued ([*]) and the new kernel never answers. A
+    student restarts the kernel; so does the test, once.
+    """
+    page.keyboard.press("Escape")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Restart Kernel and Run All Cells")).click()
+    page.locator(".jp-Dialog button", has_text=re.compile(r"^Restart$")).click()
+
+
 def _run_all(page: Any) -> float:
     """Run all cells from the Run menu; return seconds until the kernel is idle again.
 
@@ -226,7 +262,11 @@ def _run_all(page: Any) -> float:
             page.keyboard.press("Escape")  # close the menu if it is still open, then send the command again
     # The first code cell gets execution count 1 once the kernel has run it.
     first_count = prompts.filter(has_text=re.compile(r"^\[1\]:$"))
-    first_count.first.wait_for(timeout=120_000)  # a loaded 2-core machine can take a minute to start a kernel
+    try:
+        first_count.first.wait_for(timeout=90_000)  # a loaded 2-core machine can take a minute for a kernel
+    except PlaywrightTimeout:
+        _restart_and_run_all(page)
+        first_count.first.wait_for(timeout=120_000)
     deadline = start + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
         busy = _notebook(page).locator(".jp-InputPrompt", has_text="[*]").count()
@@ -236,8 +276,46 @@ def _run_all(page: Any) -> float:
     raise AssertionError(f"the notebook was still running after {RUN_TIMEOUT_S} s")
 
 
+WIDGET_RACE = "Error displaying widget: model not found"
+
+
+def _redisplay_failed_widgets(page: Any) -> int:
+    """Run again, once, each cell whose widget JupyterLab gave up displaying; return how many.
+
+    With ipywidgets 8.1.9 in JupyterLab 4.6, a widget's output can be rendered before the comm_open of
+    one of its nested models has been processed; the renderer then gives up for good and shows
+    "Error displaying widget: model not found" (jupyter-widgets/ipywidgets#4026, open: #4033 only
+    polls for 2 s). It happens when the widget modules load cold on a loaded machine (CI saw it once
+    in lab 17). Running the cell again, with the modules loaded, shows the widget, which is what a
+    student does. The error still fails the test if it comes back.
+    """
+    cells = _notebook(page).locator(".jp-CodeCell")
+    outputs = [cells.nth(i).locator(".jp-OutputArea-output").all_inner_texts() for i in range(cells.count())]
+    failed = [i for i, texts in enumerate(outputs) if any(WIDGET_RACE in text for text in texts)]
+    for index in failed:  # a locator by position: the cell stops matching the text once it is fixed
+        prompt = cells.nth(index).locator(".jp-InputPrompt")
+        before = prompt.inner_text()
+        cells.nth(index).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")  # run this cell and stay on it
+        deadline = time.monotonic() + 60
+        while prompt.inner_text() in (before, "[*]:") and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+        page.wait_for_timeout(2_000)  # let the widget render
+    return len(failed)
+
+
 def _outputs(page: Any) -> str:
     return "\n".join(_notebook(page).locator(".jp-OutputArea-output").all_inner_texts())
+
+
+def _error_lines(text: str) -> list[str]:
+    """Each line of the outputs that starts a traceback or an error, with the two lines before it."""
+    lines = text.splitlines()
+    return [
+        "\n".join(lines[max(0, i - 2) : i + 3])
+        for i, line in enumerate(lines)
+        if "Traceback" in line or re.match(r"\w*Error\b", line)
+    ]
 
 
 def test_practice_exam_widget_answers_by_clicking(
@@ -245,12 +323,14 @@ def test_practice_exam_widget_answers_by_clicking(
 ) -> None:
     """Lab 17's mock as a student sits it: Start, answer three questions by clicking, mark one, Submit.
 
-    It runs first, in a fresh JupyterLab workspace: after the other tests, with their notebooks restored
-    in hidden tabs and their kernels alive, the widget once failed to appear within 60 s (it passed alone).
+    It runs first: when it ran after the other tests, with their notebooks restored in hidden tabs and
+    their kernels alive, the widget once failed to appear within 60 s (it passed alone). Every test now
+    has a workspace of its own and its kernel is shut down after it.
     """
     relative = "labs/17_practice_exam.ipynb"  # the widget cell runs before the first exercise stops Run All
     page = _open(browser, jupyter_server, relative)
     _run_all(page)
+    _redisplay_failed_widgets(page)
     mock = _notebook(page).locator(".ds500-mock")
     mock.wait_for(timeout=120_000)
     assert "2:00:00 left" in mock.inner_text()
@@ -289,9 +369,12 @@ def test_solution_runs_clean_in_jupyterlab(
     assert not _kernel_dialog(page), "JupyterLab asked for a kernel: is the python3 kernelspec missing?"
     seconds = _run_all(page)
     print(f"{relative}: run all took {seconds:.1f} s in the browser")
+    if _redisplay_failed_widgets(page):
+        print(f"{relative}: a widget hit ipywidgets#4026 and was displayed again")
     text = _outputs(page)
     assert not _kernel_dialog(page)
-    assert "Traceback" not in text and not re.search(r"^\w*Error\b", text, re.M), text[-3000:]
+    errors = _error_lines(text)
+    assert not errors, "the outputs show an error:\n" + "\n---\n".join(errors)
     assert _notebook(page).locator(".jp-OutputArea-output img").count() >= 1, "no plot was rendered"
     for number in _exercises(relative):
         assert f"✅ Exercise {number} passed." in text, f"the pass message of exercise {number} is missing"
