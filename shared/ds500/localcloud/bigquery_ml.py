@@ -14,6 +14,10 @@ statement for which :func:`is_ml` is true goes through :func:`rewrite` first:
   each call is computed here as a DataFrame and replaced in the statement by a
   temporary table name (``_ml_result_1`` ...), so the joins, filters, ``UNNEST`` and
   ``CREATE TABLE AS`` around it still run in the BigQuery service.
+- Remote models over Gemini (``CREATE MODEL ... REMOTE WITH CONNECTION ... OPTIONS (ENDPOINT =
+  ...)``) and the generative functions ``AI.GENERATE_TEXT`` and ``ML.GENERATE_TEXT`` are
+  checked and answered by :mod:`.bigquery_ml_remote`: no Gemini model runs, every row's text
+  is the genai stand-in's labelled placeholder.
 
 Models live in the stand-in's :class:`~ds500.localcloud.store.Store` as BigQuery's REST
 ``Model`` resource (``projects/{p}/datasets/{d}/models/{m}``: ``client.get_model``,
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ds500.localcloud import bigquery_ml_remote as remote
 from ds500.localcloud.bigquery_ml_sql import (
     Argument,
     MLCall,
@@ -53,6 +58,8 @@ if TYPE_CHECKING:  # pragma: no cover - pandas and scikit-learn load on the firs
     import pandas as pd
 
     from ds500.localcloud.bigquery_ml_models import LocalModel
+
+    AnyModel = LocalModel | remote.RemoteModel
 
 __all__ = ["NOTE", "MLRewrite", "get_model", "is_ml", "register", "rewrite"]
 
@@ -77,7 +84,7 @@ _FUNCTIONS = {
     "VALIDATE_DATA_SKEW",
     "VALIDATE_DATA_DRIFT",
 }
-_ANY_CALL = re.compile(r"\bML\s*\.\s*([A-Z_]+)\s*\(", re.IGNORECASE)
+_ANY_CALL = re.compile(r"\b(ML|AI)\s*\.\s*([A-Z_]+)\s*\(", re.IGNORECASE)
 _CREATE = re.compile(r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?MODEL\b")
 _DROP = re.compile(r"(?is)^\s*DROP\s+MODEL\s+(IF\s+EXISTS\s+)?(`[^`]+`|[\w.\-]+)\s*;?\s*$")
 _REST_TYPES = {
@@ -120,7 +127,7 @@ class MLRewrite:
 
 # -- where models live ------------------------------------------------------------------------
 _DEFAULT_STORE = Store()
-_FITTED: weakref.WeakKeyDictionary[Store, dict[str, LocalModel]] = weakref.WeakKeyDictionary()
+_FITTED: weakref.WeakKeyDictionary[Store, dict[str, AnyModel]] = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 
 
@@ -147,8 +154,8 @@ def _display(full: str) -> str:
     return f"{project}:{rest}"
 
 
-def get_model(full: str, store: Store | None = None) -> LocalModel:
-    """The fitted model ``project.dataset.model``; 404 ``Not found: Model p:d.m`` when there is none.
+def get_model(full: str, store: Store | None = None) -> AnyModel:
+    """The model ``project.dataset.model`` (fitted, or remote); 404 ``Not found: Model p:d.m`` if none.
 
     The store's REST resource decides whether the model exists (a deleted dataset or a
     ``delete_model`` call removes it); the fitted object is kept beside it.
@@ -249,6 +256,13 @@ def _save(model: LocalModel, store: Store) -> None:
         _FITTED.setdefault(store, {})[model.name] = model
 
 
+def _save_remote(model: remote.RemoteModel, store: Store) -> None:
+    """Store a remote model's REST resource (``remoteModelInfo``) and keep the object beside it."""
+    with _LOCK:
+        store.put(_resource(model.name), remote.resource(model))
+        _FITTED.setdefault(store, {})[model.name] = model
+
+
 def _drop(full: str, store: Store) -> None:
     with _LOCK:
         get_model(full, store)
@@ -266,7 +280,7 @@ def register(router: Router) -> None:
 
 # -- statements ---------------------------------------------------------------------------------
 def is_ml(sql: str) -> bool:
-    """Whether ``sql`` needs :func:`rewrite`: model DDL, or an ``ML.`` function call outside literals."""
+    """Whether ``sql`` needs :func:`rewrite`: model DDL, or an ML. or AI. function call outside literals."""
     if _CREATE.match(sql) or re.match(r"(?is)^\s*DROP\s+MODEL\b", sql):
         return True
     code = code_positions(sql)
@@ -319,9 +333,20 @@ class _Context:
         return self.query(sql)
 
     def model(self, call: MLCall) -> LocalModel:
+        """The call's trained model; 400 for a remote model, which only the generative functions take."""
+        model = self.any_model(call)
+        if isinstance(model, remote.RemoteModel):
+            raise invalid_query(
+                f"{call.qualified} is not supported for remote model {_display(model.name)} over "
+                f"{model.model_id}: a remote model over a Gemini model answers AI.GENERATE_TEXT and "
+                f"ML.GENERATE_TEXT (see {remote.CREATE_DOCS})"
+            )
+        return model
+
+    def any_model(self, call: MLCall) -> AnyModel:
         argument = call.first("model")
         if argument is None:
-            raise invalid_query(f"ML.{call.function} needs MODEL `dataset.model` as its first argument")
+            raise invalid_query(f"{call.qualified} needs MODEL `dataset.model` as its first argument")
         return get_model(_qualify(argument.text, self.project, self.default_dataset), self.store)
 
     def rows(self, argument: Argument) -> pd.DataFrame:
@@ -336,7 +361,7 @@ class _Context:
         if len(sources) <= index:
             if required:
                 raise invalid_query(
-                    f"ML.{call.function} needs a TABLE or a (query) argument with the input rows"
+                    f"{call.qualified} needs a TABLE or a (query) argument with the input rows"
                 )
             return None
         return self.rows(sources[index])
@@ -354,7 +379,7 @@ class _Context:
         unknown = sorted(set(fields) - allowed)
         if unknown:
             raise invalid_query(
-                f"Invalid argument {unknown[0]} in the STRUCT of ML.{call.function}; "
+                f"Invalid argument {unknown[0]} in the STRUCT of {call.qualified}; "
                 f"allowed: {', '.join(sorted(allowed))}"
             )
         return {k: self.value(v) for k, v in fields.items()}
@@ -378,6 +403,15 @@ def _call(call: MLCall, ctx: _Context) -> pd.DataFrame:
     from ds500.localcloud.bigquery_ml_models import SUPERVISED
 
     name = call.function
+    if name in remote.FUNCTIONS:
+        model = ctx.any_model(call)
+        if not isinstance(model, remote.RemoteModel):
+            raise invalid_query(
+                f"{call.qualified} needs a remote model over a Gemini model, and {_display(model.name)} is a "
+                f"{model.model_type} model trained in BigQuery ML (see {remote.CREATE_DOCS})"
+            )
+        options = ctx.options(call, remote.ARGUMENTS[name])
+        return remote.generate(name, model, ctx.data(call), options)
     if name == "FEATURES_AT_TIME":
         named = call.named()
         when = ctx.value(named["time"]) if "time" in named else pd.Timestamp.now(tz="UTC")
@@ -476,7 +510,25 @@ def _call(call: MLCall, ctx: _Context) -> pd.DataFrame:
     raise invalid_query(f"Function not found: ML.{name}")  # pragma: no cover - _FUNCTIONS is closed
 
 
+def _create_remote_model(sql: str, ctx: _Context) -> MLRewrite:
+    statement = remote.parse_create(sql)
+    full = _qualify(statement.name, ctx.project, ctx.default_dataset)
+    done = MLRewrite(None, {}, None, "CREATE_MODEL", full)
+    model = remote.build(statement, full, ctx.store)
+    if _exists(full, ctx.store):
+        if statement.if_not_exists:
+            return done
+        if not statement.replace:
+            raise BigQueryError(409, "duplicate", f"Already Exists: Model {_display(full)}")
+    _save_remote(model, ctx.store)
+    return done
+
+
 def _create_model(sql: str, ctx: _Context) -> MLRewrite:
+    if remote.is_remote(sql):
+        return _create_remote_model(sql, ctx)
+    if remote.mentions_endpoint(sql):
+        raise remote.missing_connection(sql)
     statement = parse_create_model(sql)
     full = _qualify(statement.name, ctx.project, ctx.default_dataset)
     done = MLRewrite(None, {}, None, "CREATE_MODEL", full)
@@ -546,13 +598,16 @@ def _rewrite(sql: str, ctx: _Context) -> MLRewrite:
     if re.match(r"(?is)^\s*DROP\s+MODEL\b", sql):
         raise invalid_query("Syntax error: expected DROP MODEL [IF EXISTS] <name>")
     code = code_positions(sql)
+    known = _FUNCTIONS | remote.FUNCTIONS
     for found in _ANY_CALL.finditer(sql):
-        if code[found.start()] and found.group(1).upper() not in _FUNCTIONS:
+        prefix, bare = found.group(1).upper(), found.group(2).upper()
+        if code[found.start()] and (bare if prefix == "ML" else f"{prefix}.{bare}") not in known:
+            names = sorted(f if "." in f else f"ML.{f}" for f in known)
             raise invalid_query(
-                f"Function not found: ML.{found.group(1).upper()} (the local stand-in runs "
-                f"{', '.join('ML.' + f for f in sorted(_FUNCTIONS))} and model DDL)"
+                f"Function not found: {prefix}.{bare} "
+                f"(the local stand-in runs {', '.join(names)} and model DDL)"
             )
-    calls = find_calls(sql, _FUNCTIONS)
+    calls = find_calls(sql, known)
     tables: dict[str, Any] = {}
     pieces, cursor = [], 0
     for i, call in enumerate(calls, start=1):
@@ -560,7 +615,7 @@ def _rewrite(sql: str, ctx: _Context) -> MLRewrite:
         try:
             tables[name] = _call(call, ctx)
         except (ValueError, ArithmeticError) as error:  # what the input rows made the computation refuse
-            raise invalid_query(f"Invalid table-valued function ML.{call.function}: {error}") from error
+            raise invalid_query(f"Invalid table-valued function {call.qualified}: {error}") from error
         pieces.extend([sql[cursor : call.start], name])
         cursor = call.end
     pieces.append(sql[cursor:])

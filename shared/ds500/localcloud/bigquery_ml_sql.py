@@ -1,4 +1,4 @@
-"""Reading BigQuery ML's SQL: the ``ML.*`` table functions in a query, and CREATE MODEL.
+"""Reading BigQuery ML's SQL: the ``ML.*`` (and ``AI.*``) table functions in a query, and CREATE MODEL.
 
 Why a small scanner of our own: ``sqlglot`` (the parser behind the BigQuery stand-in)
 reads ``ML.PREDICT`` and ``ML.FORECAST`` but not ``ML.EVALUATE(MODEL ...)``, the
@@ -25,12 +25,13 @@ __all__ = [
     "find_calls",
     "literal",
     "parse_create_model",
+    "parse_options",
     "parse_struct",
     "split_top_level",
 ]
 
 _SYNTAX_DOCS = "https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-create"
-_CALL = re.compile(r"\bML\s*\.\s*([A-Z_]+)\s*\(", re.IGNORECASE)
+_CALL = re.compile(r"\b(ML|AI)\s*\.\s*([A-Z_]+)\s*\(", re.IGNORECASE)
 _NAME = r"(`[^`]+`|[A-Za-z_][\w\-]*(?:\.[A-Za-z_][\w\-]*){0,2})"
 
 
@@ -126,12 +127,21 @@ class Argument:
 
 @dataclass
 class MLCall:
-    """An ``ML.NAME(...)`` call found in a statement, with its span and arguments."""
+    """An ``ML.NAME(...)`` or ``AI.NAME(...)`` call found in a statement, with its span and arguments.
+
+    ``function`` is the bare name for ``ML.`` functions (``PREDICT``) and the qualified name
+    for ``AI.`` functions (``AI.GENERATE_TEXT``); ``qualified`` is always the name as written
+    in SQL, for messages.
+    """
 
     function: str
     start: int
     end: int  # index just after the closing parenthesis
     arguments: list[Argument] = field(default_factory=list)
+
+    @property
+    def qualified(self) -> str:
+        return self.function if "." in self.function else f"ML.{self.function}"
 
     def first(self, kind: str) -> Argument | None:
         return next((a for a in self.arguments if a.kind == kind), None)
@@ -159,13 +169,15 @@ def _argument(text: str) -> Argument:
 
 
 def find_calls(sql: str, functions: set[str]) -> list[MLCall]:
-    """The outermost ``ML.<function>(...)`` calls of ``sql`` whose name is in ``functions``."""
+    """The outermost calls of ``sql`` to ``functions``: bare names are ``ML.`` functions
+    (``PREDICT``), qualified ones ``AI.`` functions (``AI.GENERATE_TEXT``)."""
     code = code_positions(sql)
     calls: list[MLCall] = []
     for found in _CALL.finditer(sql):
         if not code[found.start()] or (calls and found.start() < calls[-1].end):
             continue
-        name = found.group(1).upper()
+        prefix, name = found.group(1).upper(), found.group(2).upper()
+        name = name if prefix == "ML" else f"{prefix}.{name}"
         if name not in functions:
             continue
         open_at = found.end() - 1
@@ -283,8 +295,20 @@ def parse_create_model(sql: str) -> ModelStatement:
     body = query.group(1)
     if body.startswith("(") and closing_paren(body, 0) == len(body) - 1:
         body = body[1:-1].strip()
+    return ModelStatement(
+        name=unquote(head.group(3)),
+        replace=bool(head.group(1)),
+        if_not_exists=bool(head.group(2)),
+        transform=transform,
+        options=parse_options(options_text),
+        query=body,
+    )
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    """The body of ``OPTIONS (...)``, ``NAME = literal, ...``, as ``{"NAME": value}`` (names upper-cased)."""
     options: dict[str, Any] = {}
-    for item in split_top_level(options_text):
+    for item in split_top_level(text):
         found = re.match(r"(?is)^([A-Za-z_]\w*)\s*=\s*(.+)$", item)
         if not found:
             raise invalid_query(f"Syntax error: expected OPTION_NAME = value in OPTIONS, got {item!r}")
@@ -295,11 +319,4 @@ def parse_create_model(sql: str) -> ModelStatement:
                 f"Invalid value for option {found.group(1).upper()}: "
                 f"{found.group(2).strip()} is not a literal"
             ) from error
-    return ModelStatement(
-        name=unquote(head.group(3)),
-        replace=bool(head.group(1)),
-        if_not_exists=bool(head.group(2)),
-        transform=transform,
-        options=options,
-        query=body,
-    )
+    return options

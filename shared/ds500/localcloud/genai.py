@@ -33,7 +33,14 @@ from ds500.localcloud.errors import GoogleError, invalid
 from ds500.localcloud.routing import Call, Collection, Router
 from ds500.localcloud.store import now
 
-__all__ = ["LOCAL_PREFIX", "estimate_tokens", "placeholder_for", "register"]
+__all__ = [
+    "LOCAL_PREFIX",
+    "estimate_tokens",
+    "placeholder_for",
+    "placeholder_response",
+    "placeholder_text",
+    "register",
+]
 
 LOCAL_PREFIX = "[local stand-in: no Gemini model runs offline]"
 GENERATE_DOCS = "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference"
@@ -161,14 +168,36 @@ def _generate(call: Call) -> dict[str, Any]:
     validation.common(call.body)  # labels
     config = call.body.get("generationConfig") or {}
     _check_generation_config(config)
-    schema = config.get("responseJsonSchema") or config.get("responseSchema")
-    if schema is not None:
-        text = json.dumps(placeholder_for(schema))
-    else:
-        text = (
-            f"{LOCAL_PREFIX} {model} would answer here; this text is a placeholder, not a generated answer."
-        )
     prompt = _text_of(contents) + _text_of([call.body.get("systemInstruction") or {}])
+    return placeholder_response(model, prompt, config)
+
+
+def placeholder_text(model: str) -> str:
+    """The labelled placeholder that stands in for ``model``'s answer (the same for every prompt)."""
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"model must be a non-empty model id, got {model!r}")
+    return f"{LOCAL_PREFIX} {model} would answer here; this text is a placeholder, not a generated answer."
+
+
+def placeholder_response(model: str, prompt: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``GenerateContentResponse`` the stand-in answers for ``prompt``: a labelled placeholder.
+
+    Why public: BigQuery ML's generative functions in the stand-in (``ML.GENERATE_TEXT``,
+    ``AI.GENERATE_TEXT``) answer each row with this same response, so a prompt gets the same
+    text whether it is sent from Python or from SQL. The text is :func:`placeholder_text` (or
+    :func:`placeholder_for` a JSON schema in ``config``), cut to ``maxOutputTokens`` at about
+    four characters a token (``finishReason`` ``MAX_TOKENS``); token counts are estimates.
+
+    Args:
+        model: the model id, e.g. ``gemini-3.5-flash`` (not checked here: callers check it).
+        prompt: the text sent (only its length is used, for ``promptTokenCount``).
+        config: a ``generationConfig`` already checked by the caller, or None.
+    """
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
+    config = config or {}
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    text = json.dumps(placeholder_for(schema)) if schema is not None else placeholder_text(model)
     limit = int(config.get("maxOutputTokens") or 8192)
     finish = "STOP"
     if estimate_tokens(text) > limit:
