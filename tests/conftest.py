@@ -1,8 +1,9 @@
-"""Shared fixtures: the repository root and the notebooks under test."""
+"""Shared fixtures: the repository root, the notebooks under test and the local cloud."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -25,3 +26,14 @@ def tags(cell: nbformat.NotebookNode) -> list[str]:
 @pytest.fixture(params=SOLUTIONS, ids=LAB_IDS)
 def solution_path(request: pytest.FixtureRequest) -> Path:
     return request.param
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Any:
+    """The offline cloud context in us-central1: the SDKs pointed at the local stand-in.
+
+    A test module that needs another region or a bucket made up front defines its own ``ctx``.
+    """
+    from ds500 import cloud
+
+    return cloud.context(False, "", "us-central1")

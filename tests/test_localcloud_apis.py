@@ -11,13 +11,7 @@ os.environ.setdefault("NO_GCE_CHECK", "true")
 
 from google.api_core import exceptions  # noqa: E402
 
-from ds500 import cloud  # noqa: E402
 from ds500.localcloud import dlp, genai, modelarmor  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def ctx():
-    return cloud.context(False, "", "us-central1")
 
 
 # -- Gen AI ------------------------------------------------------------------------------

@@ -24,11 +24,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Loading pandas DataFrame into Bi
 
 
 @pytest.fixture(scope="module")
-def ctx() -> cloud.CloudContext:
-    return cloud.context(False, "", "us-central1")
-
-
-@pytest.fixture(scope="module")
 def client(ctx: cloud.CloudContext):
     return ctx.bigquery_client()
 

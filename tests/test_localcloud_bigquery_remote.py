@@ -30,11 +30,6 @@ PLACEHOLDER = genai.placeholder_text(ENDPOINT)
 
 
 @pytest.fixture(scope="module")
-def ctx() -> cloud.CloudContext:
-    return cloud.context(False, "", "us-central1")
-
-
-@pytest.fixture(scope="module")
 def client(ctx: cloud.CloudContext):
     return ctx.bigquery_client()
 

@@ -9,7 +9,6 @@ import pytest
 
 os.environ.setdefault("NO_GCE_CHECK", "true")
 
-from ds500 import cloud  # noqa: E402
 from ds500.localcloud import genai_tuning  # noqa: E402
 
 GOOD = {
@@ -23,11 +22,6 @@ GOOD = {
 
 def _lines(example: dict, n: int) -> str:
     return "\n".join(json.dumps(example) for _ in range(n))
-
-
-@pytest.fixture(scope="module")
-def ctx():
-    return cloud.context(False, "", "us-central1")
 
 
 @pytest.fixture(scope="module")
