@@ -235,6 +235,33 @@ def test_bigquery_client_constructs_offline(ctx: CloudContext) -> None:
 
 
 # -- spec ---------------------------------------------------------------------------
+def test_rest_session_offline_points_at_the_stand_in(ctx: CloudContext) -> None:
+    from google.auth.transport.requests import AuthorizedSession
+
+    for service in cloud.REST_SERVICES:
+        session, base_url = ctx.rest_session(service)
+        assert isinstance(session, AuthorizedSession) and session.credentials is ctx.credentials
+        assert base_url == ctx.local.url
+    session, base_url = ctx.rest_session("cloudbuild")
+    answer = session.get(f"{base_url}/v1/projects/{ctx.project_id}/locations/us-central1/builds")
+    assert answer.status_code == 200 and answer.headers["x-ds500-local-stand-in"] == "1"
+
+
+def test_rest_session_online_uses_googleapis_and_the_credentials() -> None:
+    from google.auth.credentials import AnonymousCredentials
+
+    online = CloudContext(True, "my-project-1", "us-central1", AnonymousCredentials())
+    session, base_url = online.rest_session("artifactregistry")
+    assert base_url == "https://artifactregistry.googleapis.com" and session.credentials is online.credentials
+    assert online.rest_session("cloudbuild")[1] == "https://cloudbuild.googleapis.com"
+
+
+@pytest.mark.parametrize("bad", ["aiplatform", "CloudBuild", "", None, 3])
+def test_rest_session_rejects_other_services(ctx: CloudContext, bad: object) -> None:
+    with pytest.raises(ValueError, match="rest_session serves"):
+        ctx.rest_session(bad)  # type: ignore[arg-type]
+
+
 def test_spec_supported_types() -> None:
     from google.cloud.aiplatform_v1.types import MachineSpec
 

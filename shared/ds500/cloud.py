@@ -27,6 +27,7 @@ __all__ = [
     "CloudContext",
     "CloudSetupError",
     "LOCAL_PROJECT",
+    "REST_SERVICES",
     "bigquery_client",
     "context",
     "spec",
@@ -38,6 +39,11 @@ LOCAL_PROJECT = "ds500-local"
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _GCP_EXTRA = 'pip install "ds500[gcp]"'
+#: the REST APIs that :meth:`CloudContext.rest_session` serves, and their public base URLs
+REST_SERVICES = {
+    "artifactregistry": "https://artifactregistry.googleapis.com",
+    "cloudbuild": "https://cloudbuild.googleapis.com",
+}
 
 
 class CloudSetupError(RuntimeError):
@@ -125,6 +131,34 @@ class CloudContext:
         return genai.Client(vertexai=True, project=self.project_id, location=location,
                             credentials=Credentials(token="ds500-local-stand-in"),
                             http_options=types.HttpOptions(base_url=self.local.url))
+
+    def rest_session(self, service: str) -> tuple[Any, str]:
+        """An authorised HTTP session and the base URL for a Google REST API without a client here.
+
+        Why: Cloud Build and Artifact Registry have Python client libraries
+        (``google-cloud-build``, ``google-cloud-artifact-registry``) that the course does not
+        install; underneath, they and ``gcloud`` send JSON over HTTPS with an OAuth bearer
+        token, which is what ``google.auth.transport.requests.AuthorizedSession`` does.
+
+        Args:
+            service: ``"cloudbuild"`` or ``"artifactregistry"``.
+
+        Returns:
+            ``(session, base_url)``: online the context's credentials and
+            ``https://{service}.googleapis.com``; offline the stand-in's URL (the anonymous
+            credentials add no token, and the stand-in needs none). Paths start at the
+            version: ``f"{base_url}/v1/projects/..."``.
+
+        Raises:
+            ValueError: for a service not in :data:`REST_SERVICES`.
+        """
+        if not isinstance(service, str) or service not in REST_SERVICES:
+            raise ValueError(f"rest_session serves {sorted(REST_SERVICES)}, got {service!r}; for Vertex AI, "
+                             "Cloud Storage or BigQuery use their client libraries (ctx.cloud().client(...))")
+        from google.auth.transport.requests import AuthorizedSession
+
+        base_url = self.local.url if self.local is not None else REST_SERVICES[service]
+        return AuthorizedSession(self.credentials), base_url
 
     def logging_client(self) -> Any:
         """A ``google.cloud.logging.Client`` over HTTP/JSON (offline: the stand-in).
