@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -130,21 +129,6 @@ def register_image(cloud: Any, image: str, tags: list[str], source_digest: str) 
     })
 
 
-def _get_image(call: Call) -> dict[str, Any]:
-    """``GET .../dockerImages/IMAGE@sha256:DIGEST``: the digest's colon reads as a custom method to
-    the router (``{name}:{verb}``), so the name is put back together here."""
-    return call.cloud.store.get(f"{call.name}:{call.verb}")
-
-
-class _DigestVerbs(dict[str, Callable[[Call], dict[str, Any]]]):
-    """Verbs of ``dockerImages``: ``GET {image}@sha256:{digest}`` is a get, whatever the digest."""
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        if re.fullmatch(r"GET [0-9a-f]{64}", key):
-            return _get_image
-        return super().get(key, default)
-
-
 def _refuse_image_create(call: Call) -> dict[str, Any]:
     raise invalid("images are pushed, not created: push with Docker or list the image in a Cloud Build "
                   "build's `images`", IMAGES_DOCS)
@@ -152,19 +136,8 @@ def _refuse_image_create(call: Call) -> dict[str, Any]:
 
 def register(router: Router) -> None:
     router.add(
-        Collection(REPOSITORIES, methods={"DELETE": _delete_repository}),
-        Collection(_IMAGES, verbs=_DigestVerbs()),
+        Collection(REPOSITORIES, create=_create_repository, methods={"DELETE": _delete_repository}),
+        Collection(_IMAGES, create=_refuse_image_create, colon_in_names=True),
         # the operations of Artifact Registry (and of any API that names them so), for polling
         Collection("projects/locations/operations"),
     )
-    generic = router.create
-
-    def create(collection: Collection, call: Call) -> dict[str, Any]:
-        """Artifact Registry's creates: a client-chosen id and an operation with ``@type``d response."""
-        if collection.path == REPOSITORIES:
-            return _create_repository(call)
-        if collection.path == _IMAGES:
-            return _refuse_image_create(call)
-        return generic(collection, call)
-
-    router.create = create  # type: ignore[method-assign]

@@ -263,13 +263,4 @@ def _wait(call: Call, build: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(router: Router) -> None:
-    router.add(Collection(_BUILDS, on_get=_wait))
-    generic = router.create
-
-    def create(collection: Collection, call: Call) -> dict[str, Any]:
-        """Cloud Build's create: a UUID id, and an operation not done yet whose metadata holds the build."""
-        if collection.path == _BUILDS:
-            return _create_build(call)
-        return generic(collection, call)
-
-    router.create = create  # type: ignore[method-assign]
+    router.add(Collection(_BUILDS, create=_create_build, on_get=_wait))

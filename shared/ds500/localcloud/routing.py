@@ -111,6 +111,10 @@ class Collection:
             ``in_context("...")``, ``parent_contexts:"..."``); ``(call, resource, filter) -> bool``.
         list_field: the field of a list answer when it is not the collection's name
             (``tensorboardRuns`` for ``.../runs``).
+        create: a create the service answers itself (a client-chosen id in its own query
+            parameter, an operation of its own shape), instead of the generic one.
+        colon_in_names: a ``:`` in a resource's last segment belongs to its name, not a custom
+            method (Artifact Registry's ``IMAGE@sha256:DIGEST``).
     """
 
     path: str
@@ -128,6 +132,8 @@ class Collection:
     initial_state: str = ""
     matches: Callable[[Call, dict[str, Any], str], bool] | None = None
     list_field: str = ""
+    create: Handler | None = None
+    colon_in_names: bool = False
 
     @property
     def key(self) -> str:
@@ -204,6 +210,8 @@ class Router:
         if collection is None:
             raise unimplemented(call.method, f"/{call.version}/{call.path}")
         store = call.cloud.store
+        if call.verb and call.name and collection.colon_in_names:
+            call.name, call.path, call.verb = f"{call.name}:{call.verb}", f"{call.path}:{call.verb}", ""
         if call.verb:
             key = call.verb if call.name else ":" + call.verb
             handler = collection.verbs.get(f"{call.method} {key}")  # e.g. "GET listVersions"
@@ -215,7 +223,7 @@ class Router:
         if call.name and "/operations/" not in call.name and call.method in collection.methods:
             return collection.methods[call.method](call)
         if call.method == "POST" and not call.name:
-            return self.create(collection, call)
+            return collection.create(call) if collection.create else self.create(collection, call)
         if call.method == "GET" and call.name:
             if "/operations/" in call.name:
                 return store.get(call.name)
