@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,43 @@ def test_health_and_predict_contract(client: TestClient, frame: pd.DataFrame, mo
     expected = churn_model.load_model_dir(model_dir).predict(frame.head(4), threshold=0.3)
     assert response.json()["predictions"] == expected
     assert response.headers["x-model-version"] == "7" and response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("inference", "instances", "on_the_loop"),
+    [("compiled", 1, True), ("compiled", 60, False), ("sklearn", 1, False)],
+)
+def test_small_requests_score_on_the_loop_and_large_ones_in_the_pool(
+    model_dir: Path, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, inference: str, instances: int,
+    on_the_loop: bool,
+) -> None:
+    """A fast-path request under INLINE_MAX_BYTES is scored on the event loop's thread; a larger one, and
+    every scikit-learn request (milliseconds each), in the thread pool, so the loop keeps answering."""
+    scored_on: list[int] = []
+    real_scorer = serving._scorer
+
+    def recording_scorer(*args: Any) -> Any:
+        score, engine = real_scorer(*args)
+
+        def score_and_record(records: Any) -> Any:
+            scored_on.append(threading.get_ident())
+            return score(records)
+
+        return score_and_record, engine
+
+    monkeypatch.setattr(serving, "_scorer", recording_scorer)
+    app = serving.create_app(serving.ServiceConfig(str(model_dir), inference=inference))
+
+    @app.get("/loop-thread")
+    async def loop_thread() -> int:
+        return threading.get_ident()
+
+    body = json.dumps({"instances": [record(frame, i) for i in range(instances)]})
+    assert (len(body) <= serving.INLINE_MAX_BYTES) == (instances == 1)
+    with TestClient(app) as client:
+        response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 200 and len(response.json()["predictions"]) == instances
+        assert (scored_on == [client.get("/loop-thread").json()]) is on_the_loop
 
 
 def test_blank_total_charges_is_accepted(client: TestClient, frame: pd.DataFrame) -> None:
