@@ -187,6 +187,9 @@ def test_create_model_refuses_bad_options_with_bigquery_wording(wh: Warehouse) -
         "must be numeric",
     )
     _fails(wh, "SELECT * FROM ML.DETECT_ANOMALIES(MODEL d.logreg, TABLE d.customers)", "Function not found")
+    # Model DDL the stand-in does not run says so, instead of a SQL parse error.
+    _fails(wh, "EXPORT MODEL d.logreg OPTIONS (URI = 'gs://b/logreg/*')", "EXPORT MODEL is not supported")
+    _fails(wh, "ALTER MODEL d.logreg SET OPTIONS (description = 'churn')", "ALTER MODEL is not supported")
 
 
 def test_logistic_reg_evaluate_and_predict_have_bigquery_ml_columns(wh: Warehouse) -> None:

@@ -87,6 +87,11 @@ _FUNCTIONS = {
 _ANY_CALL = re.compile(r"\b(ML|AI)\s*\.\s*([A-Z_]+)\s*\(", re.IGNORECASE)
 _CREATE = re.compile(r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?MODEL\b")
 _DROP = re.compile(r"(?is)^\s*DROP\s+MODEL\s+(IF\s+EXISTS\s+)?(`[^`]+`|[\w.\-]+)\s*;?\s*$")
+_UNSUPPORTED_DDL = re.compile(r"(?is)^\s*(EXPORT|ALTER)\s+MODEL\b")
+_UNSUPPORTED_DOCS = {
+    "EXPORT": "https://cloud.google.com/bigquery/docs/exporting-models",
+    "ALTER": "https://cloud.google.com/bigquery/docs/reference/standard-sql/bigqueryml-syntax-alter-model",
+}
 _REST_TYPES = {
     "LINEAR_REG": "LINEAR_REGRESSION",
     "LOGISTIC_REG": "LOGISTIC_REGRESSION",
@@ -281,7 +286,7 @@ def register(router: Router) -> None:
 # -- statements ---------------------------------------------------------------------------------
 def is_ml(sql: str) -> bool:
     """Whether ``sql`` needs :func:`rewrite`: model DDL, or an ML. or AI. function call outside literals."""
-    if _CREATE.match(sql) or re.match(r"(?is)^\s*DROP\s+MODEL\b", sql):
+    if _CREATE.match(sql) or _UNSUPPORTED_DDL.match(sql) or re.match(r"(?is)^\s*DROP\s+MODEL\b", sql):
         return True
     code = code_positions(sql)
     return any(code[m.start()] for m in _ANY_CALL.finditer(sql))
@@ -597,6 +602,13 @@ def _rewrite(sql: str, ctx: _Context) -> MLRewrite:
         return MLRewrite(None, {}, None, "DROP_MODEL", full)
     if re.match(r"(?is)^\s*DROP\s+MODEL\b", sql):
         raise invalid_query("Syntax error: expected DROP MODEL [IF EXISTS] <name>")
+    unsupported = _UNSUPPORTED_DDL.match(sql)
+    if unsupported:
+        verb = unsupported.group(1).upper()
+        raise invalid_query(
+            f"{verb} MODEL is not supported by the local stand-in (it runs CREATE MODEL, DROP MODEL and the "
+            f"ML functions it names); run it against BigQuery on Google Cloud ({_UNSUPPORTED_DOCS[verb]})"
+        )
     code = code_positions(sql)
     known = _FUNCTIONS | remote.FUNCTIONS
     for found in _ANY_CALL.finditer(sql):
