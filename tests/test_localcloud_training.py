@@ -71,6 +71,12 @@ def test_failing_script_fails_the_job_with_its_log(ctx, tmp_path) -> None:
     assert job.state.name == "JOB_STATE_FAILED"
 
 
+def test_a_failed_cluster_job_says_only_its_chief_ran(ctx, tmp_path) -> None:
+    job = local_job(tmp_path, args=["--fail"], replica_count=3)
+    with pytest.raises(RuntimeError, match=r"only this chief replica of the job.+ 3: .+the data is missing"):
+        job.run()
+
+
 def test_container_job_is_validated_then_marked_simulated(ctx) -> None:
     job = aiplatform.CustomJob(
         display_name="c",

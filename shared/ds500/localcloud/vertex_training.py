@@ -231,11 +231,19 @@ def _simulated(what: str, kind: str) -> dict[str, Any]:
     return {"code": _CANCELLED, "message": _SIMULATED.format(what=what, kind=kind)}
 
 
-def _failure(outcome: runner.Outcome) -> dict[str, Any]:
+def _failure(outcome: runner.Outcome, pools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The job's error, as Vertex AI words a failed replica; for a cluster, what the stand-in did not run."""
+    replicas = sum(int(p.get("replicaCount") or 1) for p in pools if p)
+    alone = (
+        f" The local stand-in ran only this chief replica of the job's {replicas}: a script that waits for "
+        "the others (MultiWorkerMirroredStrategy, a PyTorch process group) cannot finish here."
+        if replicas > 1
+        else ""
+    )
     return {
         "code": 3,
         "message": f"The replica workerpool0-0 exited with a non-zero status of "
-        f"{outcome.returncode} (run locally). Last lines of its log:\n{outcome.log_tail}",
+        f"{outcome.returncode} (run locally).{alone} Last lines of its log:\n{outcome.log_tail}",
     }
 
 
@@ -282,7 +290,7 @@ def _start_custom_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
         done = (
             {"state": "JOB_STATE_SUCCEEDED"}
             if outcome.returncode == 0
-            else {"state": "JOB_STATE_FAILED", "error": _failure(outcome)}
+            else {"state": "JOB_STATE_FAILED", "error": _failure(outcome, spec["workerPoolSpecs"])}
         )
         store.update(name, **done, endTime=now(), updateTime=now())
 
@@ -370,7 +378,7 @@ def _start_tuning_job(call: Call, job: dict[str, Any]) -> dict[str, Any]:
         reason = None
         if outcome.returncode != 0 or final is None:
             reason = (
-                _failure(outcome)["message"]
+                _failure(outcome, pools)["message"]
                 if outcome.returncode
                 else (f"the trial reported no {metric['metricId']!r} through cloudml-hypertune")
             )
@@ -462,7 +470,11 @@ def _start_pipeline(call: Call, pipeline: dict[str, Any]) -> dict[str, Any]:
         outcome = _run_job_spec(call, name, inputs)
         if outcome.returncode != 0:
             store.update(
-                name, state="PIPELINE_STATE_FAILED", error=_failure(outcome), endTime=now(), updateTime=now()
+                name,
+                state="PIPELINE_STATE_FAILED",
+                error=_failure(outcome, inputs["workerPoolSpecs"]),
+                endTime=now(),
+                updateTime=now(),
             )
             return
         done: dict[str, Any] = {"state": "PIPELINE_STATE_SUCCEEDED"}
