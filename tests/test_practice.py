@@ -253,12 +253,12 @@ def test_widget_answer_mark_and_submit(exam: list[quiz.Question], tmp_path: Path
     mock.go(single)
     assert isinstance(mock._stage.children[1], widgets.RadioButtons)
     assert mock._stage.children[1].value is None  # nothing pre-selected
-    mock._choices[single].value = sorted(exam[single].correct_keys)[0]
-    boxes = mock._choices[multi].children
+    mock._question(single)[0].value = sorted(exam[single].correct_keys)[0]
+    boxes = mock._question(multi)[0].children
     for box in boxes:  # tick every box: the third is refused ("Choose two")
         box.value = True
     assert sum(b.value for b in boxes) == 2 and "Choose 2" in mock._notice.value
-    mock._marks[multi].value = True
+    mock._question(multi)[1].value = True
     assert mock.marked() == [multi + 1] and mock._palette[multi].button_style == "warning"
     assert mock._palette[single].button_style == "info"
     assert set(mock.answers()) == {exam[single].id, exam[multi].id}
@@ -267,8 +267,30 @@ def test_widget_answer_mark_and_submit(exam: list[quiz.Question], tmp_path: Path
     result = mock.submit()
     assert result.unanswered == 10 and result.per_question[exam[single].id] is True
     assert mock.submit() is result and mock._choices[single].disabled
+    unseen = next(i for i in range(len(exam)) if mock._choices[i] is None)
+    mock.go(unseen)  # first shown after submitting: locked like the rest
+    assert all(part.disabled for part in mock._stage.children[1:])
     assert set(store.seen) == {q.id for q in exam}
     assert progress.Progress.open(tmp_path / "p.json").seen == store.seen
+
+
+def test_widget_builds_a_question_when_it_is_first_shown(pool: list[quiz.Question]) -> None:
+    """Sixty questions built up front made 775 widget models for the browser to load before the exam
+    showed; only the palette and the frame are built now, and each question on its first visit."""
+    from ipywidgets.widgets.widget import _instances
+
+    exam = practice.draw(60, seed=3, pool=pool)
+    before = len(_instances)
+    mock = examwidget.MockExam(exam)
+    built = len(_instances) - before
+    assert built < 200, f"{built} widget models before the exam starts"
+    assert mock._choices == [None] * 60 and mock.answers() == {} and mock.marked() == []
+    mock.start(clock=False)
+    assert mock._choices[0] is not None and mock._choices[1] is None
+    mock.go(5)
+    assert mock._stage.children[1] is mock._choices[5]
+    assert "ds500-mock-current" in mock._palette[5]._dom_classes
+    assert "ds500-mock-current" not in mock._palette[0]._dom_classes
 
 
 def test_widget_time_up_submits(exam: list[quiz.Question]) -> None:

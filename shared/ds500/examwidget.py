@@ -12,6 +12,10 @@ remembers the questions as seen and their misses for the drill.
 
 It works with ipywidgets 7.7.1 (Colab) and 8.x (JupyterLab 4): it only uses widgets and
 traits both have, and the clock is a kernel thread that updates a label and a progress bar.
+A question's options and mark box are built when it is first shown, and the palette's buttons
+share one layout: built up front, sixty questions made 775 widget models, each a message the
+browser must process before the exam shows and a chance for the cold-start race of
+jupyter-widgets/ipywidgets#4026 in JupyterLab; now the exam shows with 160.
 Without a front end (papermill, nbval, the grader) nothing is rendered and the
 dict-of-letters path of :func:`ds500.practice.check` stays the way to answer.
 
@@ -44,6 +48,7 @@ _STYLE = """<style>
 .ds500-mock .widget-checkbox .widget-label-basic {white-space: normal; height: auto; overflow: visible;}
 .ds500-mock .widget-radio-box label {margin-bottom: 6px;}
 .ds500-mock .widget-radio-box, .ds500-mock .widget-checkbox {width: 100%; height: auto;}
+.ds500-mock .ds500-mock-current {outline: 2px solid black;}
 </style>"""
 
 
@@ -91,15 +96,26 @@ class MockExam:
         self.result: quiz.QuizResult | None = None
         self._current = 0
         self._seconds = int(round(minutes * 60))
-        self._choices = [self._choice_widget(q) for q in self.exam]
-        self._marks = [widgets.Checkbox(value=False, description="Mark for review", indent=False)
-                       for _ in self.exam]
-        for mark in self._marks:
-            mark.add_class("ds500-mock-mark")
-            mark.observe(lambda _change: self._refresh_palette(), names="value")
+        self._frozen = False  # answers locked (time up or submitted)
+        # Built on a question's first visit (see the module docstring): None until then.
+        self._choices: list[widgets.Widget | None] = [None] * len(self.exam)
+        self._marks: list[widgets.Checkbox | None] = [None] * len(self.exam)
         self._build()
 
     # -- widgets -----------------------------------------------------------------------
+
+    def _question(self, index: int) -> tuple[widgets.Widget, widgets.Checkbox]:
+        """The options and the mark box of question ``index``, built on the first call."""
+        choice, mark = self._choices[index], self._marks[index]
+        if choice is None or mark is None:
+            choice = self._choices[index] = self._choice_widget(self.exam[index])
+            mark = self._marks[index] = widgets.Checkbox(value=False, description="Mark for review",
+                                                         indent=False)
+            mark.add_class("ds500-mock-mark")
+            mark.observe(lambda _change: self._refresh_palette(), names="value")
+            if self._frozen:  # shown after the answers were locked: locked too
+                self._disable([choice, mark])
+        return choice, mark
 
     def _choice_widget(self, q: quiz.Question) -> widgets.Widget:
         if q.kind == "single":
@@ -140,7 +156,8 @@ class MockExam:
         self._prev = self._button("◀ Previous", "ds500-mock-prev", "", lambda _b: self.go(self._current - 1))
         self._next = self._button("Next ▶", "ds500-mock-next", "", lambda _b: self.go(self._current + 1))
         self._submit = self._button("Submit exam", "ds500-mock-submit", "danger", lambda _b: self.submit())
-        self._palette = [self._button(str(i + 1), "ds500-mock-goto", "", self._goto(i), width="42px")
+        goto_layout = widgets.Layout(width="42px")  # one model for all the buttons
+        self._palette = [self._button(str(i + 1), "ds500-mock-goto", "", self._goto(i), layout=goto_layout)
                          for i in range(n)]
         self._notice = widgets.HTML(value="")
         self._stage = widgets.VBox([widgets.HTML(
@@ -158,9 +175,9 @@ class MockExam:
         self.widget.add_class("ds500-mock")
 
     @staticmethod
-    def _button(text: str, css: str, style: str, on_click: Any, width: str | None = None) -> widgets.Button:
-        button = widgets.Button(description=text, button_style=style,
-                                layout=widgets.Layout(width=width) if width else widgets.Layout())
+    def _button(text: str, css: str, style: str, on_click: Any,
+                layout: widgets.Layout | None = None) -> widgets.Button:
+        button = widgets.Button(description=text, button_style=style, layout=layout or widgets.Layout())
         button.add_class(css)
         button.on_click(on_click)
         return button
@@ -196,8 +213,14 @@ class MockExam:
             self._tick(int(time.monotonic() - started))
 
     def _freeze(self, *, keep_submit: bool = False) -> None:
-        parts = [*self._choices, *self._marks, self._prev, self._next, self._start]
-        for widget in parts if keep_submit else [*parts, self._submit]:
+        """Lock the answers (and Submit unless ``keep_submit``); questions shown later come locked."""
+        self._frozen = True
+        built = [w for w in (*self._choices, *self._marks) if w is not None]
+        self._disable([*built, self._prev, self._next, self._start, *([] if keep_submit else [self._submit])])
+
+    @staticmethod
+    def _disable(parts: list[widgets.Widget]) -> None:
+        for widget in parts:
             for part in getattr(widget, "children", ()) or (widget,):
                 part.disabled = True
 
@@ -217,7 +240,7 @@ class MockExam:
         stem = html.escape(q.question).replace("\n", "<br>")
         head = widgets.HTML(value=f"<h4>Question {self._current + 1} of {len(self.exam)} "
                                   f"(choose {count})</h4><p>{stem}</p>")
-        self._stage.children = [head, self._choices[self._current], self._marks[self._current]]
+        self._stage.children = [head, *self._question(self._current)]
         self._prev.disabled = self._current == 0
         self._next.disabled = self._current == len(self.exam) - 1
         self._notice.value = ""
@@ -225,6 +248,8 @@ class MockExam:
 
     def _chosen(self, index: int) -> str | list[str] | None:
         widget = self._choices[index]
+        if widget is None:  # never shown
+            return None
         if isinstance(widget, widgets.RadioButtons):
             return widget.value
         keys = [key for key, box in zip(self.exam[index].keys, widget.children, strict=True) if box.value]
@@ -232,10 +257,14 @@ class MockExam:
 
     def _refresh_palette(self) -> None:
         for i, button in enumerate(self._palette):
-            marked, answered = self._marks[i].value, self._chosen(i) is not None
+            mark = self._marks[i]
+            marked, answered = mark is not None and mark.value, self._chosen(i) is not None
             button.button_style = "warning" if marked else ("info" if answered else "")
             button.description = f"{i + 1}{'⚑' if marked else ''}"
-            button.layout.border = "2px solid black" if i == self._current else ""
+            if i == self._current:
+                button.add_class("ds500-mock-current")
+            else:
+                button.remove_class("ds500-mock-current")
 
     def answers(self) -> dict[str, str | list[str]]:
         """What was chosen so far: question id -> key (single) or keys (multiple)."""
@@ -243,7 +272,7 @@ class MockExam:
 
     def marked(self) -> list[int]:
         """The numbers (1-based, as shown) of the questions marked for review."""
-        return [i + 1 for i, mark in enumerate(self._marks) if mark.value]
+        return [i + 1 for i, mark in enumerate(self._marks) if mark is not None and mark.value]
 
     def submit(self) -> quiz.QuizResult:
         """Score the exam, freeze the answers and show the score per section, the review and a study plan.
