@@ -267,9 +267,11 @@ def test_widget_answer_mark_and_submit(exam: list[quiz.Question], tmp_path: Path
     result = mock.submit()
     assert result.unanswered == 10 and result.per_question[exam[single].id] is True
     assert mock.submit() is result and mock._choices[single].disabled
-    unseen = next(i for i in range(len(exam)) if mock._choices[i] is None)
-    mock.go(unseen)  # first shown after submitting: locked like the rest
-    assert all(part.disabled for part in mock._stage.children[1:])
+    for kind in ("single", "multiple"):  # first shown after submitting: locked like the rest
+        unseen = next(i for i, q in enumerate(exam) if q.kind == kind and mock._choices[i] is None)
+        mock.go(unseen)
+        choice, mark = mock._stage.children[1:]
+        assert mark.disabled and all(part.disabled for part in getattr(choice, "children", ()) or [choice])
     assert set(store.seen) == {q.id for q in exam}
     assert progress.Progress.open(tmp_path / "p.json").seen == store.seen
 
