@@ -18,7 +18,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     test_command = next(c for c in commands if "nox -s tests" in c)
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci, f".ci/run must call the README's test command {test_command!r}"
-    assert "python -m pip install nox && nox -s lab" in commands
+    assert "python -m pip install nox uv && nox -s lab" in commands
 
 
 def test_nox_sessions_exist() -> None:
