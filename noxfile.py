@@ -65,9 +65,11 @@ def _bin(env: Path, program: str) -> str:
 def _installer(python: str) -> list[str]:
     """The command that installs packages into ``python``'s environment: uv's pip, else pip.
 
-    Why uv: it installs the same pinned set (constraints.txt pins all of it) in parallel
-    and without compiling every module ahead of time; measured on the 2-core machine,
-    ``.nox/ds500`` took 22 s with a cold uv cache and 7 s with a warm one, pip 5 min 5 s.
+    Why uv: it installs the same pinned set (constraints.txt pins all of it) in parallel;
+    measured on the 2-core machine without compiling, ``.nox/ds500`` took 22 s with a cold
+    uv cache and 7 s with a warm one, pip 5 min 5 s. Where ranges are left open (the colab
+    session) uv's resolver may choose other versions than pip's: pyproject.toml's lower
+    bounds must hold what the labs need.
     uv does not read pip's configuration, so what that says about where wheels lie (a
     machine's CPU build of torch) and which versions to cap is passed on: see :func:`_pip_settings`.
     """
@@ -79,7 +81,8 @@ def _installer(python: str) -> list[str]:
         uv = shutil.which("uv")
     if uv is None:
         return [python, "-m", "pip", "install", "--quiet"]
-    return [uv, "pip", "install", "--quiet", "--python", python, *_pip_settings()]
+    # --compile-bytecode: pip compiles too, and where PYTHONDONTWRITEBYTECODE is set (CI) nothing else would
+    return [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python, *_pip_settings()]
 
 
 def _pip_settings() -> list[str]:
