@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import pickle
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import nbformat
 import pytest
@@ -36,31 +33,6 @@ def _start_order(item: pytest.Item) -> tuple[int, int]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Notebook tests first, the slowest labs' first (see :data:`SLOWEST_FIRST`)."""
     items.sort(key=_start_order)
-
-
-T = TypeVar("T")
-
-
-def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], T]) -> T:
-    """``make()`` computed once for the whole pytest run, shared by every xdist worker.
-
-    Why: a module-scoped fixture runs once per worker, and pytest-xdist's ``loadgroup``
-    (which would keep a module on one worker) does not group tests under pytest 9.2. The
-    grading fixtures grade a class of notebooks (2-3 minutes); the first worker to need
-    the result computes it under a file lock, the other reads it back (pickled).
-    """
-    from filelock import FileLock
-
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the run's folder, above each worker's own
-    path = root / f"{name}.pickle"
-    with FileLock(f"{path}.lock"):
-        if path.exists():
-            return pickle.loads(path.read_bytes())
-        value = make()
-        path.write_bytes(pickle.dumps(value))
-        return value
 
 
 def read(path: Path) -> nbformat.NotebookNode:

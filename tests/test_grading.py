@@ -16,7 +16,10 @@ import pytest
 from ds500 import grading
 from ds500.cli import main
 
-from conftest import ROOT, once_per_run, read, tags
+from conftest import ROOT, read, tags
+
+# One xdist worker runs this module: with two, each would grade the whole class in `graded`.
+pytestmark = pytest.mark.xdist_group("grading-class")
 
 SOLUTION = ROOT / "solutions" / "00_start_here.ipynb"
 LAB = ROOT / "labs" / "00_start_here.ipynb"
@@ -86,16 +89,8 @@ SUBMISSIONS = {
 }
 
 
-Graded = tuple[Path, dict[str, list[grading.ExerciseResult]]]
-"""The class folder and every student's rows."""
-
-
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    return once_per_run(tmp_path_factory, "grading-class", lambda: _grade_class(tmp_path_factory))
-
-
-def _grade_class(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[grading.ExerciseResult]]]:
     folder, hostile = tmp_path_factory.mktemp("class"), tmp_path_factory.mktemp("hostile")
     for name, make in SUBMISSIONS.items():
         nbformat.write(make(), (hostile if name in HOSTILE else folder) / f"{name}.ipynb")

@@ -13,7 +13,10 @@ import pytest
 
 from ds500 import grading, tamper
 
-from conftest import ROOT, once_per_run, read
+from conftest import ROOT, read
+
+# One xdist worker runs this module: with two, each would grade the whole class in `graded`.
+pytestmark = pytest.mark.xdist_group("grading-tamper")
 
 SOLUTION = ROOT / "solutions" / "01_problem_framing.ipynb"
 LAB = ROOT / "labs" / "01_problem_framing.ipynb"
@@ -83,10 +86,6 @@ SUBMISSIONS = {
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[grading.ExerciseResult]]:
-    return once_per_run(tmp_path_factory, "grading-tamper", lambda: _grade_tampered(tmp_path_factory))
-
-
-def _grade_tampered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[grading.ExerciseResult]]:
     folder = tmp_path_factory.mktemp("tamper")
     for name, make in SUBMISSIONS.items():
         nbformat.write(make(), folder / f"{name}.ipynb")
