@@ -160,8 +160,7 @@ def tests(session: nox.Session) -> None:
     session.run(_bin(ENV, "ds500"), "cheatsheet", "--check", env=env, external=True)
     session.run(_bin(ENV, "ds500"), "fixtures", "verify", env=env, external=True)
     session.run(_bin(ENV, "ruff"), "check", *LINTED, env=env, external=True)
-    # loadgroup: a module marked xdist_group stays on one worker (its class-wide fixture is built once)
-    workers = session.posargs or ["-n", "2", "--dist", "loadgroup"]
+    workers = session.posargs or ["-n", "2"]
     session.run(_bin(ENV, "pytest"), *workers, "--durations=25", env=offline, external=True)  # the slowest
 
 

@@ -18,9 +18,6 @@ from ds500.cli import main
 
 from conftest import ROOT, read, tags
 
-# One xdist worker runs this module: with two, each would grade the whole class in `graded`.
-pytestmark = pytest.mark.xdist_group("grading-class")
-
 SOLUTION = ROOT / "solutions" / "00_start_here.ipynb"
 LAB = ROOT / "labs" / "00_start_here.ipynb"
 POINTS = {int(k): v["points"] for k, v in read(SOLUTION).metadata["ds500"]["exercises"].items()}

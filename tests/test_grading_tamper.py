@@ -15,9 +15,6 @@ from ds500 import grading, tamper
 
 from conftest import ROOT, read
 
-# One xdist worker runs this module: with two, each would grade the whole class in `graded`.
-pytestmark = pytest.mark.xdist_group("grading-tamper")
-
 SOLUTION = ROOT / "solutions" / "01_problem_framing.ipynb"
 LAB = ROOT / "labs" / "01_problem_framing.ipynb"
 EXERCISES = [1, 2, 3, 4, 5]
