@@ -70,6 +70,7 @@ def _installer(python: str) -> list[str]:
     uv cache and 7 s with a warm one, pip 5 min 5 s. Where ranges are left open (the colab
     session) uv's resolver may choose other versions than pip's: pyproject.toml's lower
     bounds must hold what the labs need.
+
     uv does not read pip's configuration, so what that says about where wheels lie (a
     machine's CPU build of torch) and which versions to cap is passed on: see :func:`_pip_settings`.
     """

@@ -13,7 +13,7 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LAB_IDS = [p.stem for p in SOLUTIONS]
 
 
-SLOWEST_FIRST = ("07", "08", "11", "09", "12", "06", "14", "03", "04")
+SLOWEST_FIRST = ("07", "08", "11", "12", "09", "06", "14", "03", "04")
 """Labs by time to run (``nox -s bench``, 2026-12-03), slowest first; the rest keep their order.
 
 Why: ``nox -s tests`` runs on two pytest-xdist workers that take tests in collection order.
