@@ -52,3 +52,23 @@ def test_bad_arguments(tmp_path: Path) -> None:
         execute.run_notebook(notebook(tmp_path / "n.ipynb", "1"), tmp_path, timeout=0)
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         execute.run_many([], tmp_path, jobs=0)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its reaper counts as ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_kernel_and_what_it_left_running_are_stopped(tmp_path: Path) -> None:
+    nb = notebook(
+        tmp_path / "leaves.ipynb",
+        "import os, subprocess, pathlib\nchild = subprocess.Popen(['sleep', '300'])\n"
+        "pathlib.Path('pids').write_text(f'{os.getpid()} {child.pid}')",
+    )
+    result = execute.run_notebook(nb, tmp_path / "out")
+    assert result.ok, result.error
+    assert not any(_alive(int(pid)) for pid in (tmp_path / "pids").read_text().split())
