@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +195,26 @@ def test_prices_come_from_the_table_and_say_when_they_are_missing():
     unknown = {"dedicatedResources": {"machineSpec": {"machineType": "n1-standard-2"}, "minReplicaCount": 2}}
     (line,) = pricing.describe([unknown])
     assert line.startswith("2 × n1-standard-2: no list price") and "prediction-prices" in line
+
+
+def test_stop_removes_its_temporary_folder_and_a_new_one_sweeps_those_of_ended_processes() -> None:
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its process id now names no process
+    tmp = Path(tempfile.gettempdir())
+    stale = Path(tempfile.mkdtemp(prefix=f"ds500-localcloud-{ended.pid}-", dir=tmp))
+    live = Path(tempfile.mkdtemp(prefix=f"ds500-localcloud-{os.getppid()}-", dir=tmp))
+    mine = Path(tempfile.mkdtemp(prefix="mine-", dir=tmp))
+    try:
+        local = LocalCloud()
+        assert local.workdir.name.startswith(f"ds500-localcloud-{os.getpid()}-") and local.workdir.is_dir()
+        assert not stale.exists() and live.is_dir()
+        local.start()
+        (local.workdir / "gcs" / "x").mkdir(parents=True, exist_ok=True)
+        local.stop()
+        assert not local.workdir.exists()
+        chosen = LocalCloud(mine)
+        chosen.stop()
+        assert mine.is_dir(), "a folder the caller chose is the caller's to remove"
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.rmtree(mine, ignore_errors=True)

@@ -20,7 +20,9 @@ import atexit
 import importlib
 import json
 import logging
+import os
 import pkgutil
+import shutil
 import socket
 import tempfile
 import threading
@@ -61,12 +63,40 @@ def _free_socket() -> socket.socket:
     return sock
 
 
+_WORKDIR_PREFIX = "ds500-localcloud-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _new_workdir() -> Path:
+    """A temporary folder named after this process, after removing those of ended processes.
+
+    Why the sweep: :meth:`LocalCloud.stop` removes its own folder, but a kernel that is
+    killed (Jupyter's "immediate" shutdown, nbval, a crash) never gets there; its folder
+    is removed by the next stand-in that starts on the machine.
+    """
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{_WORKDIR_PREFIX}*"):
+        pid = folder.name.removeprefix(_WORKDIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-", dir=root))
+
+
 class LocalCloud:
     """The stand-in: its store of resources, its request log and its two servers.
 
     Args:
-        workdir: where local work happens (job outputs, the bucket's files); a new
-            temporary folder when omitted.
+        workdir: where local work happens (job outputs, the bucket's files); when omitted,
+            a new temporary folder that :meth:`stop` removes.
 
     Attributes:
         store: every resource created, by Google resource name.
@@ -77,7 +107,8 @@ class LocalCloud:
     """
 
     def __init__(self, workdir: str | Path | None = None) -> None:
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="ds500-localcloud-"))
+        self._owns_workdir = workdir is None
+        self.workdir = _new_workdir() if workdir is None else Path(workdir)
         self.store = Store()
         self.log = RequestLog()
         self.router = Router()
@@ -183,7 +214,7 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
-        """Stop both servers (resources are forgotten)."""
+        """Stop both servers (resources are forgotten) and remove the temporary folder it made."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -191,6 +222,8 @@ class LocalCloud:
         if self._storage is not None:
             self._storage.stop()
         self._server = self._thread = self._storage = None
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     @property
     def storage(self) -> Any:
