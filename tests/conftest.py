@@ -41,6 +41,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_start_order)
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: a run without it must not fail
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Send each test module to one xdist worker, but spread the notebook tests.
 
