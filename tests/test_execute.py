@@ -48,6 +48,8 @@ def test_failure_and_timeout_are_reported_not_raised(tmp_path: Path) -> None:
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such notebook"):
         execute.run_notebook(tmp_path / "missing.ipynb", tmp_path)
+    with pytest.raises(ValueError, match=r"parameter WORK=PosixPath\('/tmp'\): use a number"):
+        execute.run_notebook(notebook(tmp_path / "p.ipynb", "1"), tmp_path, parameters={"WORK": Path("/tmp")})
     with pytest.raises(ValueError, match="timeout must be positive"):
         execute.run_notebook(notebook(tmp_path / "n.ipynb", "1"), tmp_path, timeout=0)
     with pytest.raises(ValueError, match="jobs must be at least 1"):

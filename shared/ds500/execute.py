@@ -45,13 +45,21 @@ def run_notebook(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: ``timeout`` is not positive.
+        ValueError: ``timeout`` is not positive, or a parameter is not a JSON value (they
+            travel to the papermill process as JSON, which keeps their types).
     """
     path = Path(path).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such notebook")
     if timeout <= 0:
         raise ValueError(f"timeout must be positive, got {timeout}")
+    for name, value in (parameters or {}).items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"parameter {name}={value!r}: use a number, string, bool, None or a list/dict of them"
+            ) from None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     spec = {"input": str(path), "output": str((out_dir / path.name).resolve()), "cwd": str(path.parent),

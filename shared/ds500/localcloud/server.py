@@ -81,7 +81,9 @@ def _new_workdir() -> Path:
 
     Why the sweep: :meth:`LocalCloud.stop` removes its own folder, but a kernel that is
     killed (Jupyter's "immediate" shutdown, nbval, a crash) never gets there; its folder
-    is removed by the next stand-in that starts on the machine.
+    is removed by the next stand-in that starts on the machine. Process ids are those of
+    this process's namespace: a container that shares ``/tmp`` with its host but not its
+    processes should give each stand-in a ``workdir`` of its own.
     """
     root = Path(tempfile.gettempdir())
     for folder in root.glob(f"{_WORKDIR_PREFIX}*"):
