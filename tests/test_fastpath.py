@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,18 +96,92 @@ def test_other_pipelines_are_refused(frame: pd.DataFrame, fitted: Any) -> None:
         CompiledPipeline.from_pipeline(other)
 
 
-def test_service_falls_back_to_sklearn_with_the_same_answers(frame: pd.DataFrame, fitted: Any) -> None:
+def test_stored_formula_answers_exactly_as_the_pipeline(
+    frame: pd.DataFrame, fitted: Any, tmp_path: Path
+) -> None:
+    folder = churn_model.save_model_dir(fitted, tmp_path / "m")
+    stored = json.loads((folder / churn_model.METADATA_FILE).read_text())["compiled"]
+    loaded = churn_model.load_compiled_model(folder)
+    assert loaded.version == "1" and loaded.threshold == 0.5
+    got = loaded.formula.predict_proba(churn_model.prepare_records(records(frame)))
+    expected = fitted.predict_proba(churn_model.prepare_features(frame))[:, 1]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    columns = churn_model.prepare_records(records(frame))
+    computed = CompiledPipeline.from_pipeline(fitted).predict_proba(columns)
+    assert np.array_equal(got, computed)  # JSON keeps every float64 bit
+    model_bytes = (folder / churn_model.MODEL_FILE).read_bytes()
+    assert stored["model_sha256"] == hashlib.sha256(model_bytes).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda f: f.pop("blocks"), "not a compiled churn formula"),
+        (lambda f: f["weights"].pop(), "model columns but"),
+        (lambda f: f["blocks"][1].update(center=[0.0]), "center has 1 values"),
+        (lambda f: f["blocks"][0].update(kind="bucketize"), "kind 'bucketize'"),
+    ],
+)
+def test_from_dict_refuses_a_damaged_formula(fitted: Any, damage: Any, match: str) -> None:
+    formula = CompiledPipeline.from_pipeline(fitted).to_dict()
+    damage(formula)
+    with pytest.raises(ValueError, match=match):
+        CompiledPipeline.from_dict(formula)
+
+
+def test_a_formula_is_not_served_for_another_model_file(
+    frame: pd.DataFrame, fitted: Any, tmp_path: Path
+) -> None:
+    folder = churn_model.save_model_dir(fitted, tmp_path / "m")
+    other = churn_model.train_model(frame.head(600), seed=4)[0]
+    meta = (folder / churn_model.METADATA_FILE).read_text()
+    churn_model.save_model_dir(other, folder)
+    (folder / churn_model.METADATA_FILE).write_text(meta)  # the old formula beside the new model file
+    with pytest.raises(ValueError, match="written for another model.skops"):
+        churn_model.load_compiled_model(folder)
+    with pytest.raises(ValueError, match="written for another model.skops"):
+        serving.create_app(serving.ServiceConfig(str(folder)))
+
+
+def test_service_loads_each_kind_of_folder_with_the_same_answers(
+    frame: pd.DataFrame, fitted: Any, tmp_path: Path
+) -> None:
     other = churn_model.build_pipeline().set_params(columns__numbers=MinMaxScaler())
     other.fit(churn_model.prepare_features(frame.head(400)), churn_model.labels(frame.head(400)))
+    old = churn_model.save_model_dir(fitted, tmp_path / "old")  # written before formulas were stored
+    meta = json.loads((old / churn_model.METADATA_FILE).read_text())
+    del meta["compiled"]
+    (old / churn_model.METADATA_FILE).write_text(json.dumps(meta))
+    cases = [  # (folder, inference asked, engine expected)
+        (churn_model.save_model_dir(other, tmp_path / "other"), "compiled", "sklearn"),  # not compiled
+        (churn_model.save_model_dir(fitted, tmp_path / "new"), "compiled", "compiled"),
+        (old, "compiled", "compiled"),
+        (old, "sklearn", "sklearn"),
+    ]
     rows, log = frame.iloc[10:15], logging.getLogger("test-fastpath")
-    for pipeline, engine in ((other, "sklearn"), (fitted, "compiled")):  # another scaler is not compiled
-        model = churn_model.LoadedModel(pipeline, version="x", threshold=0.5)
-        score, name = serving._scorer(model, "compiled", log)
-        assert name == engine
-        np.testing.assert_allclose(score(records(rows)), model.predict_proba(rows), rtol=0, atol=1e-12)
-    assert serving._scorer(churn_model.LoadedModel(fitted, "x", 0.5), "sklearn", log)[1] == "sklearn"
+    for folder, inference, engine in cases:
+        loaded = serving._load_scorer(folder, inference, log)
+        assert loaded.engine == engine, folder
+        expected = churn_model.load_model_dir(folder).predict_proba(rows)
+        np.testing.assert_allclose(loaded.score(records(rows)), expected, rtol=0, atol=1e-12)
+    with pytest.raises(LookupError, match="no compiled formula"):
+        churn_model.load_compiled_model(tmp_path / "other")
     with pytest.raises(ValueError, match="inference must be one of"):
         serving.ServiceConfig("unused", inference="onnx")
+
+
+def test_fast_path_starts_without_scikit_learn(fitted: Any, tmp_path: Path) -> None:
+    """A worker that serves the stored formula never imports scikit-learn (most of its start-up)."""
+    folder = churn_model.save_model_dir(fitted, tmp_path / "m")
+    code = (
+        "import sys; from ds500 import serving; "
+        f"app = serving.create_app(serving.ServiceConfig({str(folder)!r})); "
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'sklearn', 'skops', 'pandas'}; "
+        "print(app.state.inference, sorted(heavy))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(serving.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["compiled", "[]"], out.stderr[-2000:]
 
 
 def test_workers_share_a_socket_named_tcp() -> None:

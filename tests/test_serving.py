@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -148,18 +149,18 @@ def test_small_requests_score_on_the_loop_and_large_ones_in_the_pool(
     """A fast-path request under INLINE_MAX_BYTES is scored on the event loop's thread; a larger one, and
     every scikit-learn request (milliseconds each), in the thread pool, so the loop keeps answering."""
     scored_on: list[int] = []
-    real_scorer = serving._scorer
+    real_load = serving._load_scorer
 
-    def recording_scorer(*args: Any) -> Any:
-        score, engine = real_scorer(*args)
+    def recording_load(*args: Any) -> Any:
+        loaded = real_load(*args)
 
         def score_and_record(records: Any) -> Any:
             scored_on.append(threading.get_ident())
-            return score(records)
+            return loaded.score(records)
 
-        return score_and_record, engine
+        return dataclasses.replace(loaded, score=score_and_record)
 
-    monkeypatch.setattr(serving, "_scorer", recording_scorer)
+    monkeypatch.setattr(serving, "_load_scorer", recording_load)
     app = serving.create_app(serving.ServiceConfig(str(model_dir), inference=inference))
 
     @app.get("/loop-thread")
@@ -270,6 +271,7 @@ def test_config_from_env_and_validation(model_dir: Path) -> None:
 # -- the real server in a subprocess ----------------------------------------------------------
 def test_serve_subprocess_start_predict_logs_stop(model_dir: Path, frame: pd.DataFrame) -> None:
     with serving.serve(model_dir, predict_route="/v1/predict") as server:
+        assert 0 < server.startup_s < 180
         assert server.url.startswith("http://127.0.0.1:")
         ok = httpx.post(
             server.predict_url, json={"instances": [record(frame)]}, headers={"x-request-id": "r1"}

@@ -16,7 +16,9 @@ container as ``AIP_STORAGE_URI``) holds two files:
   scikit-learn containers expect ``model.joblib`` or ``model.pkl``; a custom
   container, like ours, may choose.)
 - ``model.json``: version, feature schema, threshold and training metrics, readable
-  without unpickling anything.
+  without unpickling anything, and the fitted pipeline's formula (``compiled``, from
+  :class:`ds500.fastpath.CompiledPipeline`, with the SHA-256 of the ``model.skops`` it
+  was read from), so that the service's fast path starts without scikit-learn.
 
 Example::
 
@@ -28,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import json
 import math
@@ -36,6 +39,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ds500.fastpath import CompiledPipeline
 
 if TYPE_CHECKING:  # pragma: no cover - pandas and sklearn are imported lazily
     from types import ModuleType
@@ -51,11 +56,13 @@ __all__ = [
     "METADATA_FILE",
     "MODEL_FILE",
     "NUMERIC_FEATURES",
+    "CompiledModel",
     "LoadedModel",
     "batch_predict",
     "build_pipeline",
     "build_reference_model_dir",
     "labels",
+    "load_compiled_model",
     "load_model_dir",
     "postprocess",
     "prepare_features",
@@ -400,6 +407,9 @@ def save_model_dir(
 ) -> Path:
     """Write ``model.skops`` and ``model.json`` into ``directory`` (created if needed).
 
+    ``model.json`` also gets the pipeline's formula when :class:`~ds500.fastpath.CompiledPipeline`
+    compiles it (see :func:`load_compiled_model`).
+
     Args:
         pipeline: a fitted pipeline from :func:`build_pipeline`.
         directory: the model directory (a local path; upload it to Cloud Storage
@@ -424,6 +434,11 @@ def save_model_dir(
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     skops_io.dump(pipeline, folder / MODEL_FILE)
+    try:
+        formula = CompiledPipeline.from_pipeline(pipeline).to_dict()
+        compiled = {"model_sha256": _sha256(folder / MODEL_FILE), **formula}
+    except ValueError:  # another pipeline shape: the service serves it with scikit-learn
+        compiled = None
     meta = {
         "version": version.strip(),
         "threshold": float(threshold),
@@ -433,6 +448,8 @@ def save_model_dir(
         "format": "skops",
         "scikit_learn": sklearn.__version__,
     }
+    if compiled:
+        meta["compiled"] = compiled
     (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return folder
 
@@ -440,6 +457,75 @@ def save_model_dir(
 SKLEARN_INTERNAL_TYPES = frozenset({"sklearn.compose._column_transformer._RemainderColsList"})
 """scikit-learn's own helper types that skops does not trust by default in some versions
 (1.5-1.6 keep the column transformer's remainder columns in this list subclass)."""
+
+
+def _read_metadata(folder: Path) -> tuple[str, float, dict[str, Any]]:
+    """``(version, threshold, everything)`` of a model directory's ``model.json``.
+
+    Raises:
+        FileNotFoundError: if the folder or one of its two files is missing.
+        ValueError: if ``model.json`` is not a valid model description.
+    """
+    for name in (MODEL_FILE, METADATA_FILE):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(
+                f"{folder / name} not found: a churn model directory holds {MODEL_FILE} and "
+                f"{METADATA_FILE} (build one with ds500.churn_model.build_reference_model_dir)"
+            )
+    try:
+        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+        return str(meta["version"]), float(meta["threshold"]), meta
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{folder / METADATA_FILE} is not a valid model description: {error}") from error
+
+
+def _sha256(path: Path) -> str:
+    """The SHA-256 of a file, in hex: ties the stored formula to the exact ``model.skops``."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model directory's stored formula, loaded without scikit-learn (the service's fast path).
+
+    Attributes:
+        formula: the pipeline's arithmetic.
+        version: the model version from ``model.json``.
+        threshold: the default decision threshold.
+    """
+
+    formula: CompiledPipeline
+    version: str
+    threshold: float
+
+
+def load_compiled_model(directory: str | Path) -> CompiledModel:
+    """Load the formula :func:`save_model_dir` stored in ``model.json``, without scikit-learn.
+
+    Why: loading ``model.skops`` imports scikit-learn (skops lists every estimator), about two
+    thirds of a service worker's start-up; a replica that starts faster takes load sooner when
+    an autoscaler adds it. The formula is checked against ``model.skops`` by its SHA-256, so a
+    model file replaced after the formula was written is never served with a stale formula.
+
+    Raises:
+        FileNotFoundError: if the folder or one of its two files is missing.
+        LookupError: if ``model.json`` holds no formula (another pipeline shape, or a folder
+            written before formulas were stored): load it with :func:`load_model_dir`.
+        ValueError: if ``model.json`` is invalid, or its formula belongs to another ``model.skops``.
+    """
+    folder = Path(directory)
+    version, threshold, meta = _read_metadata(folder)
+    stored = meta.get("compiled")
+    if not isinstance(stored, dict):
+        raise LookupError(
+            f"{folder / METADATA_FILE} holds no compiled formula; load the model with load_model_dir"
+        )
+    if stored.get("model_sha256") != _sha256(folder / MODEL_FILE):
+        raise ValueError(
+            f"the formula in {folder / METADATA_FILE} was written for another {MODEL_FILE} "
+            "(its SHA-256 differs): write the folder again with save_model_dir"
+        )
+    return CompiledModel(CompiledPipeline.from_dict(stored), version, threshold)
 
 
 def load_model_dir(directory: str | Path) -> LoadedModel:
@@ -452,19 +538,9 @@ def load_model_dir(directory: str | Path) -> LoadedModel:
         FileNotFoundError: if the folder or one of its two files is missing.
         ValueError: if ``model.json`` is not valid or the file holds untrusted types.
     """
-    skops_io = _skops_io()
     folder = Path(directory)
-    for name in (MODEL_FILE, METADATA_FILE):
-        if not (folder / name).is_file():
-            raise FileNotFoundError(
-                f"{folder / name} not found: a churn model directory holds {MODEL_FILE} and "
-                f"{METADATA_FILE} (build one with ds500.churn_model.build_reference_model_dir)"
-            )
-    try:
-        meta = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-        version, threshold = str(meta["version"]), float(meta["threshold"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{folder / METADATA_FILE} is not a valid model description: {error}") from error
+    version, threshold, meta = _read_metadata(folder)
+    skops_io = _skops_io()
     found = skops_io.get_untrusted_types(file=folder / MODEL_FILE)
     untrusted = [name for name in found if name not in SKLEARN_INTERNAL_TYPES]
     if untrusted:

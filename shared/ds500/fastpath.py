@@ -10,7 +10,10 @@ reads those numbers from the *fitted* scikit-learn pipeline (which stays the tra
 artifact in ``model.skops``) and evaluates the same formula on NumPy columns from
 :func:`ds500.churn_model.prepare_records`, in float64 like scikit-learn, so the
 answers agree with ``predict_proba`` to about 1e-15 (a test checks 1e-6 on every row
-of the fixture).
+of the fixture). :meth:`CompiledPipeline.to_dict` is what
+:func:`ds500.churn_model.save_model_dir` stores in ``model.json``, so a service worker
+reads the formula back with :meth:`CompiledPipeline.from_dict` without importing
+scikit-learn, the larger part of its start-up.
 
 It is deliberately not general: a pipeline of another shape raises ``ValueError``
 in :meth:`CompiledPipeline.from_pipeline` and the service keeps scikit-learn for it.
@@ -44,6 +47,11 @@ class _Block:
     categories: tuple[tuple[Any, ...], ...] = ()  # onehot: the kept categories of each column
     center: np.ndarray | None = None  # scale: mean_ (None without centring)
     scale: np.ndarray | None = None  # scale: scale_ (None without scaling)
+
+
+def _width(blocks: list[_Block]) -> int:
+    """How many model columns the blocks produce (a one-hot column gives one per category)."""
+    return sum(len(b.columns) if b.kind != "onehot" else sum(map(len, b.categories)) for b in blocks)
 
 
 def _is_passthrough(transformer: Any) -> bool:
@@ -115,10 +123,71 @@ class CompiledPipeline:
             else:
                 raise ValueError(f"block {name!r} is a {type(transformer).__name__}, which is not compiled")
         weights = np.asarray(classifier.coef_, dtype=float).ravel()
-        width = sum(len(b.columns) if b.kind != "onehot" else sum(map(len, b.categories)) for b in blocks)
+        width = _width(blocks)
         if width != weights.size:
             raise ValueError(f"the blocks give {width} model columns but the classifier has {weights.size}")
         return cls(tuple(blocks), weights, float(classifier.intercept_[0]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The formula as JSON-ready data (what :func:`ds500.churn_model.save_model_dir` stores).
+
+        Floats go through ``float`` and are written by ``json`` with ``repr``, which reads
+        back as the same float64: the stored formula answers exactly as the computed one.
+        """
+
+        def plain(values: Any) -> list[Any]:
+            return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+        blocks = []
+        for block in self.blocks:
+            entry: dict[str, Any] = {"kind": block.kind, "columns": list(block.columns)}
+            if block.kind == "onehot":
+                entry["categories"] = [plain(c) for c in block.categories]
+            for key in ("center", "scale"):
+                value = getattr(block, key)
+                if value is not None:
+                    entry[key] = [float(v) for v in value]
+            blocks.append(entry)
+        return {"blocks": blocks, "weights": [float(w) for w in self.weights], "bias": float(self.bias)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CompiledPipeline:
+        """Read a formula written by :meth:`to_dict`.
+
+        Raises:
+            ValueError: if ``data`` is not such a formula (which part is wrong), or its
+                blocks and weights disagree in width.
+        """
+        try:
+            blocks = []
+            for entry in data["blocks"]:
+                kind, columns = entry["kind"], tuple(str(c) for c in entry["columns"])
+                if kind not in ("onehot", "scale", "passthrough") or not columns:
+                    raise ValueError(f"a block of kind {kind!r} with columns {list(columns)}")
+                vectors = {
+                    key: np.asarray(entry[key], dtype=float) if key in entry else None
+                    for key in ("center", "scale")
+                }
+                for key, vector in vectors.items():
+                    if vector is not None and vector.shape != (len(columns),):
+                        raise ValueError(
+                            f"block {kind!r}: {key} has {vector.size} values for {len(columns)} columns"
+                        )
+                categories = tuple(tuple(c) for c in entry.get("categories", ())) if kind == "onehot" else ()
+                if kind == "onehot" and len(categories) != len(columns):
+                    raise ValueError(
+                        f"one-hot block: {len(categories)} category lists for {len(columns)} columns"
+                    )
+                blocks.append(_Block(kind, columns, categories, vectors["center"], vectors["scale"]))
+            weights, bias = np.asarray(data["weights"], dtype=float).ravel(), float(data["bias"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a compiled churn formula: {error!r}") from error
+        width = _width(blocks)
+        if width != weights.size:
+            raise ValueError(
+                f"not a compiled churn formula: {width} model columns but {weights.size} weights"
+            )
+        return cls(tuple(blocks), weights, bias)
 
     def predict_proba(self, columns: Mapping[str, Any]) -> np.ndarray:
         """Churn probabilities for prepared columns (from ``churn_model.prepare_records``).

@@ -351,27 +351,58 @@ class _Observe:
 
 
 # -- the app ------------------------------------------------------------------------
-def _scorer(
-    model: churn_model.LoadedModel, inference: str, log: logging.Logger
-) -> tuple[Callable[[list[dict[str, Any]]], Any], str]:
-    """The function that turns validated records into probabilities, and its name.
+@dataclass(frozen=True)
+class _Scorer:
+    """What the routes need from the model: its version, threshold and scoring function."""
 
-    ``"compiled"``: :func:`ds500.churn_model.prepare_records` then the pipeline's own
-    arithmetic (:class:`ds500.fastpath.CompiledPipeline`): no DataFrame, no
-    ColumnTransformer, the same answers. A pipeline of another shape falls back to
-    scikit-learn, with a warning in the log. ``"sklearn"``: a one-row DataFrame through
-    :meth:`~ds500.churn_model.LoadedModel.predict_proba`, the path lab 11 profiles.
+    version: str
+    threshold: float
+    score: Callable[[list[dict[str, Any]]], Any]  # validated records -> churn probabilities
+    engine: str  # "compiled" or "sklearn", shown by the health route
+
+
+def _load_scorer(folder: Path, inference: str, log: logging.Logger) -> _Scorer:
+    """Load the model directory for the chosen inference path.
+
+    ``"compiled"``: the formula ``model.json`` stores (:func:`ds500.churn_model.load_compiled_model`),
+    run on :func:`ds500.churn_model.prepare_records` columns: no DataFrame, no ColumnTransformer,
+    and no scikit-learn import at start-up. A folder without a stored formula (written by an
+    older version) is compiled from ``model.skops`` at start-up; a pipeline of another shape
+    falls back to scikit-learn, with a warning in the log. ``"sklearn"``: a one-row DataFrame
+    through :meth:`~ds500.churn_model.LoadedModel.predict_proba`, the path lab 11 profiles.
+
+    Raises:
+        FileNotFoundError / ValueError: if the folder is not a valid model directory, or its
+            stored formula does not belong to its ``model.skops``.
     """
+    if inference == "compiled":
+        with contextlib.suppress(LookupError):
+            fast = churn_model.load_compiled_model(folder)
+            formula = fast.formula
+            return _Scorer(
+                fast.version,
+                fast.threshold,
+                lambda records: formula.predict_proba(churn_model.prepare_records(records)),
+                "compiled",
+            )
+    model = churn_model.load_model_dir(folder)
     if inference == "compiled":
         try:
             compiled = CompiledPipeline.from_pipeline(model.pipeline)
         except ValueError as error:
             log.warning(f"serving with scikit-learn: the fast path does not compile this model ({error})")
         else:
-            return (lambda records: compiled.predict_proba(churn_model.prepare_records(records))), "compiled"
+            return _Scorer(
+                model.version,
+                model.threshold,
+                lambda records: compiled.predict_proba(churn_model.prepare_records(records)),
+                "compiled",
+            )
     import pandas as pd
 
-    return (lambda records: model.predict_proba(pd.DataFrame(records))), "sklearn"
+    return _Scorer(
+        model.version, model.threshold, lambda records: model.predict_proba(pd.DataFrame(records)), "sklearn"
+    )
 
 
 def create_app(config: ServiceConfig) -> Any:
@@ -394,12 +425,11 @@ def create_app(config: ServiceConfig) -> Any:
 
     if not isinstance(config, ServiceConfig):
         raise TypeError(f"create_app needs a ServiceConfig, got {type(config).__name__}")
-    model = churn_model.load_model_dir(_local_model_dir(config.storage_uri))
     metrics, log = _Metrics(), _logger()
-    score, engine = _scorer(model, config.inference, log)
+    model = _load_scorer(_local_model_dir(config.storage_uri), config.inference, log)
+    score, engine = model.score, model.engine
     app = FastAPI(title="churn-predictor", version=model.version, docs_url=None, redoc_url=None)
-    app.state.model, app.state.metrics, app.state.config = model, metrics, config
-    app.state.inference = engine
+    app.state.metrics, app.state.config, app.state.inference = metrics, config, engine
 
     def error(code: int, message: str) -> JSONResponse:
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=code)
@@ -521,6 +551,8 @@ class RunningServer:
         predict_url, health_url, metrics_url: the three routes.
         process: the ``subprocess.Popen`` of the uvicorn server.
         log_path: the file that receives the service's JSON log lines (stdout).
+        startup_s: seconds from starting the process to the first healthy answer (what
+            a new replica takes before it can share the load).
     """
 
     url: str
@@ -529,6 +561,7 @@ class RunningServer:
     metrics_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    startup_s: float
 
     def logs(self) -> list[dict[str, Any]]:
         """The structured log entries written so far (see :func:`read_logs`)."""
@@ -608,6 +641,7 @@ def serve(
     src = str(Path(__file__).resolve().parents[1])  # make ds500 importable even if not installed
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     base = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
     with log_file.open("ab") as out, err_file.open("wb") as err:
         process = subprocess.Popen([sys.executable, "-m", "ds500.serving"], env=env, stdout=out, stderr=err)
     try:
@@ -625,7 +659,13 @@ def serve(
                 raise RuntimeError(f"the service was not healthy within {startup_timeout:g} s")
             time.sleep(0.1)
         yield RunningServer(
-            base, base + predict_route, base + health_route, base + "/metrics", process, log_file
+            base,
+            base + predict_route,
+            base + health_route,
+            base + "/metrics",
+            process,
+            log_file,
+            time.perf_counter() - started,
         )
     finally:
         if process.poll() is None:
