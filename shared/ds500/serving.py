@@ -375,29 +375,23 @@ def _load_scorer(folder: Path, inference: str, log: logging.Logger) -> _Scorer:
         FileNotFoundError / ValueError: if the folder is not a valid model directory, or its
             stored formula does not belong to its ``model.skops``.
     """
+
+    def fast_path(formula: CompiledPipeline, version: str, threshold: float) -> _Scorer:
+        def score(records: list[dict[str, Any]]) -> Any:
+            return formula.predict_proba(churn_model.prepare_records(records))
+
+        return _Scorer(version, threshold, score, "compiled")
+
     if inference == "compiled":
-        with contextlib.suppress(LookupError):
-            fast = churn_model.load_compiled_model(folder)
-            formula = fast.formula
-            return _Scorer(
-                fast.version,
-                fast.threshold,
-                lambda records: formula.predict_proba(churn_model.prepare_records(records)),
-                "compiled",
-            )
+        with contextlib.suppress(LookupError):  # no stored formula: load model.skops below
+            stored = churn_model.load_compiled_model(folder)
+            return fast_path(stored.formula, stored.version, stored.threshold)
     model = churn_model.load_model_dir(folder)
     if inference == "compiled":
         try:
-            compiled = CompiledPipeline.from_pipeline(model.pipeline)
+            return fast_path(CompiledPipeline.from_pipeline(model.pipeline), model.version, model.threshold)
         except ValueError as error:
             log.warning(f"serving with scikit-learn: the fast path does not compile this model ({error})")
-        else:
-            return _Scorer(
-                model.version,
-                model.threshold,
-                lambda records: compiled.predict_proba(churn_model.prepare_records(records)),
-                "compiled",
-            )
     import pandas as pd
 
     return _Scorer(
