@@ -3,8 +3,9 @@
 Why one kernel: executing a whole lab again for every wrong answer would cost minutes per lab.
 Here the solution runs once, top to bottom; after an exercise's check has passed, each recorded
 wrong answer replaces the exercise's solution cell, the cells up to the check run again and the
-check must fail with its own message (``❌ Exercise N``); then the right answer runs again and the
-check must pass, so the cells after it see the state the solution left.
+check must fail with its own message (``❌ Exercise N``). The right answer runs again after each
+wrong one, and after the last one the check too, which must pass, so the cells after it see the
+state the solution left.
 
 Wrong answers live in ``tests/wrong_answers/<lab stem>.yaml`` (never shipped to students)::
 
@@ -198,7 +199,7 @@ def probe(notebook: Path, wrong: dict[int, list[WrongAnswer]], cell_timeout: flo
                 continue
             replay = [c for c in cells[start + 1:index + 1] if c.cell_type == "code"]
             ids = [c.id for c in cells]
-            for answer in wrong[number]:
+            for position, answer in enumerate(wrong[number]):
                 report.probed += 1
                 label = f"exercise {number}, wrong answer '{answer.mistake}'"
                 if answer.rerun_from is not None and answer.rerun_from not in ids[:start]:
@@ -222,8 +223,12 @@ def probe(notebook: Path, wrong: dict[int, list[WrongAnswer]], cell_timeout: flo
                         report.accepted.append(f"{label}: the check passed it")
                     elif marker not in final.error and marker not in final.text:
                         report.broken.append(f"{label}: the check failed without its message: {final.error}")
-                # Back to the right answer, so that later cells see the state the solution leaves.
-                restored = [k.run(c.source) for c in [*setup, cells[start], *replay]]
+                # Back to the right answer. After the last wrong answer (or one that changed state
+                # outside the kernel), the check runs again too, so that later cells see the state the
+                # solution leaves; between two wrong answers the solution cell is enough, since the next
+                # wrong answer runs the check again from its top anyway.
+                full = position == len(wrong[number]) - 1 or answer.rerun_from is not None
+                restored = [k.run(c.source) for c in [*setup, cells[start], *(replay if full else [])]]
                 if not all(r.ok for r in restored):
                     failure = next(r for r in restored if not r.ok)
                     report.failed_cells.append(
