@@ -164,7 +164,7 @@ def prepare_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     Why: a prediction request carries one or a few records, and building a pandas
     DataFrame for them costs more than scoring them. This runs the same checks and
-    derivations (the same code: :func:`prepare_features` calls it too) on NumPy
+    derivations (the same code: :func:`prepare_features` calls it too) on plain
     columns, and returns them as a dict ``{column: 1-D array}`` in the order of
     :data:`FEATURES` then :data:`DERIVED_FEATURES`.
 
@@ -173,8 +173,6 @@ def prepare_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         ValueError: for an empty list, missing keys or invalid values (the row is the
             record's position).
     """
-    import numpy as np
-
     if isinstance(records, str | bytes) or not isinstance(records, Sequence):
         raise TypeError(f"prepare_records needs a list of records (dicts), got {type(records).__name__}")
     if not records:
@@ -185,53 +183,71 @@ def prepare_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         missing = [c for c in FEATURES if c not in record]
         if missing:
             raise ValueError(f"record {position} misses feature columns: {missing}")
-    raw = {}
-    for col in FEATURES:
-        column = np.empty(len(records), dtype=object)  # element-wise: np.array would turn lists into 2-D
-        column[:] = [record[col] for record in records]
-        raw[col] = column
+    raw = {col: [record[col] for record in records] for col in FEATURES}
     return _prepare_columns(raw, range(len(records)))
 
 
-def _prepare_columns(raw: Mapping[str, Any], index: Sequence[Any]) -> dict[str, Any]:
+def _numbers(values: Sequence[Any]) -> Any:
+    """``pd.to_numeric(values, errors="coerce")`` as float64, without pandas for plain numbers.
+
+    Why: a JSON request carries ints, floats and nulls, which ``float`` converts exactly as
+    pandas does (``None`` becomes NaN); importing pandas and calling it costs a service
+    worker about a second at its first request and microseconds at every one. Anything
+    else (text such as the fixture's blank bills, booleans) still goes through pandas.
+    """
+    import numpy as np
+
+    if all(v is None or isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return np.array([math.nan if v is None else float(v) for v in values], dtype=float)
+    import pandas as pd
+
+    return np.asarray(pd.to_numeric(np.asarray(values, dtype=object), errors="coerce"), dtype=float)
+
+
+def _prepare_columns(raw: Mapping[str, Sequence[Any]], index: Sequence[Any]) -> dict[str, Any]:
     """The checks and derivations shared by :func:`prepare_features` and :func:`prepare_records`.
 
     Args:
-        raw: one object array per column of :data:`FEATURES`, all of one length.
+        raw: one sequence (a list or an object array) per column of :data:`FEATURES`, all of
+            one length.
         index: the row labels used in error messages.
     """
     import numpy as np
-    import pandas as pd
 
-    # Work on numpy arrays, one column at a time: a request holds a handful of rows, and
-    # per-operation pandas overhead would dominate the service's latency.
+    # Plain Python per value for the checks, NumPy only for the arithmetic: a request holds a
+    # handful of rows, and per-call NumPy or pandas overhead would dominate the service's latency.
     columns: dict[str, Any] = {}
     for col in NUMERIC_FEATURES:
-        values = np.asarray(pd.to_numeric(raw[col], errors="coerce"), dtype=float)
+        values = _numbers(raw[col])
         if col == "total_charges":
-            values = np.where(np.isnan(values), 0.0, values)  # not billed yet (tenure 0)
-        _refuse(raw, index, col, ~np.isfinite(values) | (values < 0), "needs finite numbers >= 0")
+            values[np.isnan(values)] = 0.0  # not billed yet (tenure 0)
+        _refuse(raw, index, col, [not (math.isfinite(v) and v >= 0) for v in values.tolist()],
+                "needs finite numbers >= 0")
         columns[col] = values
     for col in BINARY_FEATURES:
-        ok = np.array([not isinstance(v, str) and v in (0, 1) for v in raw[col]], dtype=bool)
-        _refuse(raw, index, col, ~ok, "must be 0 or 1")
-        columns[col] = raw[col].astype(int)
+        _refuse(raw, index, col, [isinstance(v, str) or v not in (0, 1) for v in raw[col]], "must be 0 or 1")
+        columns[col] = np.array([int(v) for v in raw[col]], dtype=int)
     for col, allowed in CATEGORICAL_FEATURES.items():
-        ok = np.array([v in allowed for v in raw[col]], dtype=bool)
-        _refuse(raw, index, col, ~ok, f"has an unknown category (allowed: {list(allowed)})")
-        columns[col] = raw[col]
+        _refuse(raw, index, col, [v not in allowed for v in raw[col]],
+                f"has an unknown category (allowed: {list(allowed)})")
+        column = np.empty(len(raw[col]), dtype=object)  # element-wise: np.array could make it 2-D
+        column[:] = list(raw[col])
+        columns[col] = column
     tenure = columns["tenure"]
     with np.errstate(divide="ignore", invalid="ignore"):
         spend = np.where(tenure > 0, columns["total_charges"] / np.where(tenure > 0, tenure, 1), np.nan)
     columns["avg_monthly_spend"] = np.where(np.isnan(spend), columns["monthly_charges"], spend)
-    columns["n_add_ons"] = sum((columns[c] == "Yes").astype(int) for c in _ADD_ON_COLUMNS)
+    add_ons = zip(*(raw[c] for c in _ADD_ON_COLUMNS), strict=True)
+    columns["n_add_ons"] = np.array([sum(v == "Yes" for v in row) for row in add_ons], dtype=int)
     return columns
 
 
-def _refuse(raw: Mapping[str, Any], index: Sequence[Any], col: str, bad: Any, problem: str) -> None:
+def _refuse(
+    raw: Mapping[str, Sequence[Any]], index: Sequence[Any], col: str, bad: list[bool], problem: str
+) -> None:
     """Raise a ValueError naming the column, the first bad row and its value."""
-    if bad.any():
-        position = int(bad.argmax())
+    if any(bad):
+        position = bad.index(True)
         raise ValueError(f"column {col!r} {problem}; row {index[position]!r} has {raw[col][position]!r}")
 
 

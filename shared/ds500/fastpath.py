@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -189,8 +190,31 @@ class CompiledPipeline:
             )
         return cls(tuple(blocks), weights, bias)
 
+    @cached_property
+    def _terms(self) -> tuple[tuple[tuple[str, dict[Any, float]], ...], tuple[tuple[Any, ...], ...]]:
+        """The formula in two parts: ``(column, {category: weight})`` for each one-hot column,
+        and ``(columns, center, scale, weights)`` for each other block."""
+        lookups: list[tuple[str, dict[Any, float]]] = []
+        dense: list[tuple[Any, ...]] = []
+        offset = 0
+        for block in self.blocks:
+            if block.kind == "onehot":
+                for name, categories in zip(block.columns, block.categories, strict=True):
+                    weights = self.weights[offset : offset + len(categories)].tolist()
+                    lookups.append((name, dict(zip(categories, weights, strict=True))))
+                    offset += len(categories)
+            else:
+                end = offset + len(block.columns)
+                dense.append((block.columns, block.center, block.scale, self.weights[offset:end]))
+                offset = end
+        return tuple(lookups), tuple(dense)
+
     def predict_proba(self, columns: Mapping[str, Any]) -> np.ndarray:
         """Churn probabilities for prepared columns (from ``churn_model.prepare_records``).
+
+        A one-hot column adds the weight of the category each row has (a category the
+        encoder dropped adds nothing): one dictionary lookup per value instead of a column
+        of indicators per category, which is what keeps a one-row request cheap.
 
         Args:
             columns: one 1-D array per input column, all of one length.
@@ -201,18 +225,17 @@ class CompiledPipeline:
         Raises:
             KeyError: if a column the pipeline uses is missing.
         """
-        parts = []
-        for block in self.blocks:
-            if block.kind == "onehot":
-                for name, categories in zip(block.columns, block.categories, strict=True):
-                    values = np.asarray(columns[name], dtype=object)
-                    parts.extend((values == category).astype(float) for category in categories)
-            else:
-                matrix = np.column_stack([np.asarray(columns[name], dtype=float) for name in block.columns])
-                if block.center is not None:
-                    matrix = matrix - block.center
-                if block.scale is not None:
-                    matrix = matrix / block.scale
-                parts.extend(matrix.T)
-        logits = np.column_stack(parts) @ self.weights + self.bias
+        lookups, dense = self._terms
+        logits = np.full(len(columns[self.blocks[0].columns[0]]), self.bias)
+        if lookups:
+            rows = zip(*(columns[name] for name, _ in lookups), strict=True)
+            tables = [weight_of for _, weight_of in lookups]
+            logits += [sum(t.get(value, 0.0) for t, value in zip(tables, row, strict=True)) for row in rows]
+        for names, center, scale, weights in dense:
+            matrix = np.column_stack([np.asarray(columns[name], dtype=float) for name in names])
+            if center is not None:
+                matrix = matrix - center
+            if scale is not None:
+                matrix = matrix / scale
+            logits += matrix @ weights
         return 1.0 / (1.0 + np.exp(-logits))

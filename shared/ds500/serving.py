@@ -501,6 +501,7 @@ def main() -> None:
         port=config.port,
         workers=workers,
         access_log=False,  # the app writes its own structured request log
+        http="auto",  # httptools (a dependency of ds500): C parsing, about 30 % less time a request than h11
         log_level="warning",
     )
     if workers == 1:
