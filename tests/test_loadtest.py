@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +29,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if body.get("close"):
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 
@@ -70,6 +75,28 @@ def test_errors_are_counted_not_timed(url: str) -> None:
 def test_timeouts_are_errors(url: str) -> None:
     result = loadtest.run(url, {"sleep": 0.5}, concurrency=1, requests=1, max_seconds=5, timeout_s=0.1)
     assert result.errors == 1 and result.ok == 0
+
+
+def test_a_server_that_closes_each_connection_gets_a_new_one(url: str) -> None:
+    result = loadtest.run(url, {"close": True}, concurrency=2, requests=10, max_seconds=5)
+    assert result.ok == 10 and result.errors == 0
+
+
+def test_runs_inside_a_running_event_loop(url: str) -> None:
+    """A notebook's cells run while the kernel's asyncio loop is running."""
+
+    async def cell() -> loadtest.LoadResult:
+        return loadtest.run(url, {}, concurrency=2, requests=4, max_seconds=5)
+
+    assert asyncio.run(cell()).ok == 4
+
+
+def test_a_refused_connection_is_an_error_not_a_crash() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens on it once the socket is closed
+    result = loadtest.run(f"http://127.0.0.1:{port}/predict", {}, concurrency=2, requests=4, max_seconds=5)
+    assert result.errors == 4 and result.ok == 0
 
 
 def test_sweep_runs_each_level(url: str) -> None:

@@ -85,11 +85,12 @@ MAX_BODY_BYTES = 1_500_000
 INLINE_MAX_BYTES = 16_384
 """Bodies up to this size (about 35 customers) are scored on the event loop; larger ones in the thread pool.
 
-Why two paths, measured on the course's 2-core machine: parsing, validating and scoring one customer on
-the fast path takes about 160 µs and 35 customers about 0.45 ms, so a small request holds the loop for
-less than a millisecond. Handing it to a thread costs more than that: with 4 clients, one worker served
-about 1,200 requests/s at p99 7 ms through the thread pool, against about 1,800 at p99 3.5 ms on the
-loop, because the loop thread and the worker thread then take turns on the interpreter lock. A full
+Why two paths, measured on the course's 2-core machine: parsing, validating, scoring and answering one
+customer on the fast path takes about 0.2 ms and 35 customers about 0.85 ms (2026-12-03, the machine in
+its slower state), so a small request holds the loop for less than a millisecond. Handing it to a
+thread costs more than that: with 4 clients, one worker served about 1,200 requests/s at p99 7 ms
+through the thread pool, against about 1,800 at p99 3.5 ms on the loop (2026-12-02, a faster state),
+because the loop thread and the worker thread then take turns on the interpreter lock. A full
 batch (1,000 customers, about 10 ms) would stall every other connection and health check, so large
 bodies go to the pool, where the loop keeps answering. The scikit-learn path takes milliseconds for one
 customer, so it always uses the pool."""
