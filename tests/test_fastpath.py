@@ -174,7 +174,7 @@ def test_fast_path_starts_and_answers_without_scikit_learn_or_pandas(
     fitted: Any, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     """A worker that serves the stored formula never imports scikit-learn (most of its start-up),
-    nor pandas when it answers a JSON request (about a second at its first request)."""
+    nor pandas when it answers a JSON request (about 0.7 s at its first request)."""
     folder = churn_model.save_model_dir(fitted, tmp_path / "m")
     blank = records(frame[frame["total_charges"].isna()].head(1)) + records(frame.head(2))
     code = (
