@@ -50,6 +50,7 @@ def test_prepare_records_is_prepare_features(frame: pd.DataFrame) -> None:
     table = churn_model.prepare_features(frame)
     columns = churn_model.prepare_records(records(frame))
     assert list(columns) == list(table.columns)
+    assert table["tenure"].dtype == float and table["n_add_ons"].dtype == int  # numbers stay numbers
     for name, values in columns.items():
         assert (np.asarray(values) == table[name].to_numpy()).all(), name
 

@@ -99,6 +99,48 @@ def test_a_refused_connection_is_an_error_not_a_crash() -> None:
     assert result.errors == 4 and result.ok == 0
 
 
+@pytest.fixture
+def raw_server() -> Iterator[Any]:
+    """A listening socket that answers every connection with ``raw_server.answer`` and hangs up."""
+
+    class Raw:
+        answer = b""
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    Raw.url = f"http://127.0.0.1:{sock.getsockname()[1]}/predict"  # type: ignore[attr-defined]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:  # the socket was closed: the test is over
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(Raw.answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield Raw
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"this is not HTTP\r\n\r\n",  # garbage: the parser refuses it
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}",  # hangs up before the promised body
+        b"",  # hangs up without a word
+    ],
+    ids=["garbage", "short-body", "silence"],
+)
+def test_a_broken_answer_is_an_error_not_a_crash(raw_server: Any, answer: bytes) -> None:
+    raw_server.answer = answer
+    result = loadtest.run(raw_server.url, {}, concurrency=2, requests=4, max_seconds=5, timeout_s=2)
+    assert result.errors == 4 and result.ok == 0
+
+
 def test_sweep_runs_each_level(url: str) -> None:
     results = loadtest.sweep(url, {}, [1, 2], requests_per_level=5, max_seconds_per_level=5, warmup=1)
     assert [r.concurrency for r in results] == [1, 2] and all(r.ok == 5 for r in results)

@@ -155,18 +155,26 @@ def prepare_features(frame: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"missing feature columns: {missing}")
     if frame.empty:
         raise ValueError("prepare_features got an empty table: there is nothing to predict")
+    import numpy as np
+
     raw = {col: frame[col].to_numpy(dtype=object) for col in FEATURES}
-    return pd.DataFrame(_prepare_columns(raw, frame.index), index=frame.index)
+    columns = _prepare_columns(raw, frame.index)
+    return pd.DataFrame(  # text stays object (not pandas' string dtype), numbers float64 or int64
+        {col: np.array(values, dtype=object if col in CATEGORICAL_FEATURES else None)
+         for col, values in columns.items()},
+        index=frame.index,
+    )
 
 
 def prepare_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """:func:`prepare_features` for a list of records, without building a DataFrame.
 
     Why: a prediction request carries one or a few records, and building a pandas
-    DataFrame for them costs more than scoring them. This runs the same checks and
-    derivations (the same code: :func:`prepare_features` calls it too) on plain
-    columns, and returns them as a dict ``{column: 1-D array}`` in the order of
-    :data:`FEATURES` then :data:`DERIVED_FEATURES`.
+    DataFrame (or even one NumPy array per column) for them costs more than scoring
+    them. This runs the same checks and derivations (the same code:
+    :func:`prepare_features` calls it too) on plain Python values, and returns a dict
+    ``{column: list}`` in the order of :data:`FEATURES` then :data:`DERIVED_FEATURES`:
+    numbers as floats, flags and counts as ints, categories as strings.
 
     Raises:
         TypeError: if ``records`` is not a list of mappings.
@@ -187,58 +195,52 @@ def prepare_records(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return _prepare_columns(raw, range(len(records)))
 
 
-def _numbers(values: Sequence[Any]) -> Any:
-    """``pd.to_numeric(values, errors="coerce")`` as float64, without pandas for plain numbers.
+def _numbers(values: Sequence[Any]) -> list[float]:
+    """``pd.to_numeric(values, errors="coerce")`` as floats, without pandas for plain numbers.
 
     Why: a JSON request carries ints, floats and nulls, which ``float`` converts exactly as
     pandas does (``None`` becomes NaN); importing pandas and calling it costs a service
     worker about 0.7 s at its first request (2-core machine) and microseconds at every one. Anything
     else (text such as the fixture's blank bills, booleans) still goes through pandas.
     """
-    import numpy as np
-
     if all(v is None or isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return np.array([math.nan if v is None else float(v) for v in values], dtype=float)
+        return [math.nan if v is None else float(v) for v in values]
+    import numpy as np
     import pandas as pd
 
-    return np.asarray(pd.to_numeric(np.asarray(values, dtype=object), errors="coerce"), dtype=float)
+    return np.asarray(pd.to_numeric(np.asarray(values, dtype=object), errors="coerce"), dtype=float).tolist()
 
 
-def _prepare_columns(raw: Mapping[str, Sequence[Any]], index: Sequence[Any]) -> dict[str, Any]:
+def _prepare_columns(raw: Mapping[str, Sequence[Any]], index: Sequence[Any]) -> dict[str, list[Any]]:
     """The checks and derivations shared by :func:`prepare_features` and :func:`prepare_records`.
+
+    Plain Python per value, no NumPy call per column: a request holds a handful of rows,
+    and per-call NumPy or pandas overhead would dominate the service's latency.
 
     Args:
         raw: one sequence (a list or an object array) per column of :data:`FEATURES`, all of
             one length.
         index: the row labels used in error messages.
     """
-    import numpy as np
-
-    # Plain Python per value for the checks, NumPy only for the arithmetic: a request holds a
-    # handful of rows, and per-call NumPy or pandas overhead would dominate the service's latency.
-    columns: dict[str, Any] = {}
+    columns: dict[str, list[Any]] = {}
     for col in NUMERIC_FEATURES:
         values = _numbers(raw[col])
         if col == "total_charges":
-            values[np.isnan(values)] = 0.0  # not billed yet (tenure 0)
-        _refuse(raw, index, col, [not (math.isfinite(v) and v >= 0) for v in values.tolist()],
-                "needs finite numbers >= 0")
+            values = [0.0 if math.isnan(v) else v for v in values]  # not billed yet (tenure 0)
+        bad = [not (math.isfinite(v) and v >= 0) for v in values]
+        _refuse(raw, index, col, bad, "needs finite numbers >= 0")
         columns[col] = values
     for col in BINARY_FEATURES:
         _refuse(raw, index, col, [isinstance(v, str) or v not in (0, 1) for v in raw[col]], "must be 0 or 1")
-        columns[col] = np.array([int(v) for v in raw[col]], dtype=int)
+        columns[col] = [int(v) for v in raw[col]]
     for col, allowed in CATEGORICAL_FEATURES.items():
         _refuse(raw, index, col, [v not in allowed for v in raw[col]],
                 f"has an unknown category (allowed: {list(allowed)})")
-        column = np.empty(len(raw[col]), dtype=object)  # element-wise: np.array could make it 2-D
-        column[:] = list(raw[col])
-        columns[col] = column
-    tenure = columns["tenure"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spend = np.where(tenure > 0, columns["total_charges"] / np.where(tenure > 0, tenure, 1), np.nan)
-    columns["avg_monthly_spend"] = np.where(np.isnan(spend), columns["monthly_charges"], spend)
+        columns[col] = list(raw[col])
+    bills = zip(columns["total_charges"], columns["tenure"], columns["monthly_charges"], strict=True)
+    columns["avg_monthly_spend"] = [total / n if n > 0 else monthly for total, n, monthly in bills]
     add_ons = zip(*(raw[c] for c in _ADD_ON_COLUMNS), strict=True)
-    columns["n_add_ons"] = np.array([sum(v == "Yes" for v in row) for row in add_ons], dtype=int)
+    columns["n_add_ons"] = [sum(v == "Yes" for v in row) for row in add_ons]
     return columns
 
 

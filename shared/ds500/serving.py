@@ -86,8 +86,8 @@ INLINE_MAX_BYTES = 16_384
 """Bodies up to this size (about 35 customers) are scored on the event loop; larger ones in the thread pool.
 
 Why two paths, measured on the course's 2-core machine: parsing, validating, scoring and answering one
-customer on the fast path takes about 0.2 ms and 35 customers about 0.85 ms (2026-12-03, the machine in
-its slower state), so a small request holds the loop for less than a millisecond. Handing it to a
+customer on the fast path takes about 0.1 ms and 35 customers about 0.8 ms (2026-12-03, best of 2,100
+runs), so a small request holds the loop for less than a millisecond. Handing it to a
 thread costs more than that: with 4 clients, one worker served about 1,200 requests/s at p99 7 ms
 through the thread pool, against about 1,800 at p99 3.5 ms on the loop (2026-12-02, a faster state),
 because the loop thread and the worker thread then take turns on the interpreter lock. A full
