@@ -205,6 +205,21 @@ def test_sweep_rejects_bad_levels(url: str, levels: Any) -> None:
         loadtest.sweep(url, {}, levels, requests_per_level=1)
 
 
+def test_machine_probe_counts_iterations_and_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = iter([0.0, 0.0001, 0.0002, 0.0102, 0.0103, 0.2])  # pauses of 10 ms and 189.7 ms
+    monkeypatch.setattr(loadtest.time, "perf_counter", lambda: next(ticks))
+    probe = loadtest.machine_probe(0.1)
+    assert probe["longest_gap_ms"] == pytest.approx(189.7)
+    assert probe["gaps_over_2ms_per_10s"] == pytest.approx(2 * 10 / 0.2)
+    assert probe["million_iterations_per_s"] == pytest.approx(5 / 0.2 / 1e6)
+
+
+@pytest.mark.parametrize("seconds", [0, 0.05, 31, "1", True])
+def test_machine_probe_rejects_bad_durations(seconds: Any) -> None:
+    with pytest.raises(ValueError, match="seconds"):
+        loadtest.machine_probe(seconds)
+
+
 def test_bench_service_validates_cases_and_formats_a_table() -> None:
     with pytest.raises(ValueError, match="BenchCase"):
         loadtest.bench_service([])
