@@ -39,6 +39,7 @@ def test_failure_and_timeout_are_reported_not_raised(tmp_path: Path) -> None:
     slow = notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
     failed = execute.run_notebook(broken, tmp_path / "out")
     assert not failed.ok and "no churn column" in failed.error
+    assert "no churn column" in (tmp_path / "out" / "broken.ipynb").read_text()  # written with the error
     late = execute.run_notebook(slow, tmp_path / "out", timeout=8)
     assert not late.ok and "timed out after 8 s" in late.error and late.seconds < 30
     table = execute.format_table([failed, late])
