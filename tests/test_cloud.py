@@ -144,6 +144,43 @@ def test_online_with_credentials_initialises_sdk(monkeypatch: pytest.MonkeyPatch
     ]
 
 
+def test_online_without_vertex_ai_skips_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    import google.auth
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform
+
+    credentials = AnonymousCredentials()
+    calls: list[dict[str, Any]] = []
+    monkeypatch.delenv("DS500_OFFLINE", raising=False)
+    monkeypatch.setattr(google.auth, "default", lambda **kw: (credentials, "adc-project"))
+    monkeypatch.setattr(aiplatform, "init", lambda **kw: calls.append(kw))
+    result = cloud.context(True, "my-project-1", vertex_ai=False)
+    assert result.run_on_gcp and result.credentials is credentials and calls == []
+
+
+def test_offline_without_vertex_ai_never_imports_aiplatform(tmp_path: Path) -> None:
+    """A BigQuery-only lab skips the Vertex AI SDK's import, the slowest part of ctx.cloud()."""
+    import os
+    import subprocess
+
+    script = (
+        "import sys\n"
+        "from ds500 import cloud\n"
+        "ctx = cloud.context(False, vertex_ai=False)\n"
+        "client = cloud.bigquery_client(ctx)\n"
+        "assert client.project == 'ds500-local', client.project\n"
+        "assert 'google.cloud.aiplatform' not in sys.modules, 'aiplatform was imported'\n"
+        "print('ok')\n"
+    )
+    src = str(Path(cloud.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": path},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
 def test_missing_aiplatform_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import google.cloud
 
@@ -170,6 +207,7 @@ def test_missing_aiplatform_says_how_to_install(monkeypatch: pytest.MonkeyPatch)
         ({"run_on_gcp": False, "project_id": 123456}, TypeError, "PROJECT_ID"),
         ({"run_on_gcp": False, "staging_bucket": "my-bucket"}, ValueError, "gs://"),
         ({"run_on_gcp": False, "experiment": ""}, ValueError, "experiment"),
+        ({"run_on_gcp": False, "vertex_ai": "no"}, TypeError, "vertex_ai"),
     ],
 )
 def test_context_bad_input(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:

@@ -79,7 +79,7 @@ class LabContext:
 
         Args:
             **kwargs: passed on to :func:`ds500.cloud.context`
-                (``staging_bucket=``, ``experiment=``).
+                (``staging_bucket=``, ``experiment=``, ``vertex_ai=``).
 
         Returns:
             The :class:`ds500.cloud.CloudContext`.
